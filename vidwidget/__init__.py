@@ -1,0 +1,1 @@
+"""vidwidget: explore video classification in Jupyter."""

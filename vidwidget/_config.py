@@ -1,0 +1,40 @@
+"""Where vidwidget keeps its files and which servers it talks to, all overridable by environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+KINETICS_URL = "https://s3.amazonaws.com/kinetics/"
+LABELS_URL = "https://raw.githubusercontent.com/deepmind/kinetics-i3d/master/data/"
+
+
+def home() -> Path:
+    """Root for downloads, caches and converted weights (``VIDWIDGET_HOME``, else the user cache dir)."""
+    env = os.environ.get("VIDWIDGET_HOME")
+    root = Path(env).expanduser() if env else Path(platformdirs.user_cache_dir("vidwidget"))
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def subdir(name: str) -> Path:
+    """A named folder under :func:`home`, created on first use."""
+    path = home() / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _with_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
+def kinetics_url() -> str:
+    """Base URL of the Kinetics bucket (``VIDWIDGET_KINETICS_URL``); tests point it at a loopback mirror."""
+    return _with_slash(os.environ.get("VIDWIDGET_KINETICS_URL", KINETICS_URL))
+
+
+def labels_url() -> str:
+    """Base URL holding ``label_map.txt`` and ``label_map_600.txt`` (``VIDWIDGET_LABELS_URL``)."""
+    return _with_slash(os.environ.get("VIDWIDGET_LABELS_URL", LABELS_URL))

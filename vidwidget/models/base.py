@@ -1,0 +1,142 @@
+"""``VideoModel``: one interface for every video classifier vidwidget runs (native Keras I3D, TF Hub, SavedModel).
+
+It owns the model boundary: frames arrive as uint8 RGB ``[B, T, 224, 224, 3]`` and are converted to float in
+[0, 1] exactly once, inside the compiled call. Inputs are validated with messages that say what to change.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from ..errors import ModelError
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Top-k result for one clip: labels and probabilities sorted by decreasing probability."""
+
+    labels: tuple[str, ...]
+    probabilities: tuple[float, ...]
+    indices: tuple[int, ...]
+
+    @property
+    def top1(self) -> str:
+        return self.labels[0]
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Numerically stable softmax over the last axis."""
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def top_k(probabilities: np.ndarray, labels: Sequence[str], k: int) -> list[Prediction]:
+    """Top-k predictions for each row of ``probabilities`` (ties broken by class index)."""
+    k = max(1, min(k, probabilities.shape[-1]))
+    order = np.argsort(-probabilities, axis=-1, kind="stable")[:, :k]
+    return [
+        Prediction(
+            labels=tuple(labels[i] for i in row),
+            probabilities=tuple(float(p) for p in probs[row]),
+            indices=tuple(int(i) for i in row),
+        )
+        for row, probs in zip(order, probabilities, strict=True)
+    ]
+
+
+class VideoModel:
+    """A video classifier: ``logits(frames)`` → ``[B, C]``, with its class ``labels`` and input constraints.
+
+    ``fn`` maps float32 ``[B, T, size, size, 3]`` in [0, 1] to logits; it is wrapped in a ``tf.function`` that
+    also performs the uint8 → float conversion, so the float copy of a batch exists only inside TensorFlow.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        labels: Sequence[str],
+        fn: Callable[[tf.Tensor], tf.Tensor],
+        *,
+        min_frames: int = 9,
+        size: int = 224,
+        source: str = "",
+        keras_model=None,
+    ) -> None:
+        self.name = name
+        self.labels = list(labels)
+        self.min_frames = min_frames
+        self.size = size
+        self.source = source
+        self.keras_model = keras_model
+        self._fn = fn
+        spec = [None, None, size, size, 3]
+        self._from_uint8 = tf.function(
+            lambda x: fn(tf.cast(x, tf.float32) * (1.0 / 255.0)),
+            input_signature=[tf.TensorSpec(spec, tf.uint8)],
+        )
+        self._from_float = tf.function(fn, input_signature=[tf.TensorSpec(spec, tf.float32)])
+        self.last_seconds = 0.0
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
+
+    def __repr__(self) -> str:
+        return f"VideoModel({self.name!r}, classes={self.num_classes}, min_frames={self.min_frames})"
+
+    def check_input(self, frames: np.ndarray) -> np.ndarray:
+        """Validate and return ``frames`` as a 5-D batch; raise :class:`ModelError` saying what to change."""
+        frames = np.asarray(frames)
+        if frames.ndim == 4:
+            frames = frames[None]
+        if frames.ndim != 5 or frames.shape[-1] != 3:
+            raise ModelError(f"{self.name} expects RGB frames [B, T, H, W, 3]; got an array of shape {frames.shape}")
+        _, t, h, w, _ = frames.shape
+        if (h, w) != (self.size, self.size):
+            raise ModelError(
+                f"{self.name} expects {self.size}×{self.size} frames; got {h}×{w}. "
+                f"Preprocess with vidwidget.video.read_frames(path, n, size={self.size})."
+            )
+        if t < self.min_frames:
+            raise ModelError(
+                f"{self.name} needs at least {self.min_frames} frames per clip (its pooling shrinks time 8-fold); "
+                f"got {t}. Resample to more frames: frames are repeated when a clip is shorter."
+            )
+        if frames.dtype == np.uint8:
+            return frames
+        if np.issubdtype(frames.dtype, np.floating):
+            if frames.size and (float(frames.min()) < -1e-3 or float(frames.max()) > 1.0 + 1e-3):
+                raise ModelError(f"{self.name} expects float frames in [0, 1] (or uint8 0..255)")
+            return frames.astype(np.float32, copy=False)
+        raise ModelError(f"{self.name} expects uint8 or float frames, got {frames.dtype}")
+
+    def logits(self, frames: np.ndarray) -> np.ndarray:
+        """Logits ``[B, C]`` for uint8 RGB frames (or float in [0, 1]); any batch size, any T ≥ ``min_frames``."""
+        frames = self.check_input(frames)
+        start = time.perf_counter()
+        fn = self._from_uint8 if frames.dtype == np.uint8 else self._from_float
+        out = fn(tf.constant(frames)).numpy()
+        self.last_seconds = time.perf_counter() - start
+        if out.ndim != 2 or out.shape[1] != self.num_classes:
+            raise ModelError(f"{self.name} returned logits of shape {out.shape}, expected [B, {self.num_classes}]")
+        return out
+
+    def probabilities(self, frames: np.ndarray) -> np.ndarray:
+        """Softmax of :meth:`logits`."""
+        return softmax(self.logits(frames).astype(np.float64)).astype(np.float32)
+
+    def predict(self, frames: np.ndarray, k: int = 5) -> list[Prediction]:
+        """Top-k labels with probabilities for each clip in the batch."""
+        return top_k(self.probabilities(frames), self.labels, k)
+
+    def export(self, path) -> None:
+        """Write this model as a SavedModel with a TF-Hub-style ``default`` signature (``export_saved_model``)."""
+        from .hub import export_saved_model
+
+        export_saved_model(self, path)
