@@ -1,0 +1,57 @@
+"""Open a file as a video with PyAV, turning each way that can fail into a :class:`VideoError` saying why."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import av
+import av.container
+import av.video.stream
+
+from ..errors import VideoError
+
+
+def check_file(path: str | Path) -> Path:
+    """``path`` as a ``Path``, checked to name a non-empty regular file (else :class:`VideoError`)."""
+    p = Path(path)
+    if not p.exists():
+        raise VideoError(f"Video file not found: {p}. Check the path, or download the clip first.")
+    if not p.is_file():
+        raise VideoError(f"Not a video file: {p} is a directory or special file; pass a video file's path.")
+    if p.stat().st_size == 0:
+        raise VideoError(
+            f"Video file is empty (0 bytes): {p}. The download or copy probably failed; fetch the file again."
+        )
+    return p
+
+
+@contextmanager
+def open_video(path: str | Path) -> Iterator[tuple[av.container.InputContainer, av.video.stream.VideoStream]]:
+    """Open ``path`` and yield ``(container, first video stream)``, closing the container afterwards.
+
+    Raises :class:`VideoError` for a missing or empty file, a file FFmpeg cannot parse (random bytes, an mp4
+    cut before its index), and a file without a video stream.
+    """
+    p = check_file(path)
+    try:
+        container = av.open(str(p), mode="r")
+    except av.error.FFmpegError as e:
+        reason = getattr(e, "strerror", None) or str(e)
+        raise VideoError(
+            f"Cannot read {p} as a video: FFmpeg says '{reason}'. The file is not a video, is corrupt, or is "
+            "truncated (an incomplete download); download or re-encode it."
+        ) from e
+    try:
+        if not container.streams.video:
+            kinds = ", ".join(s.type for s in container.streams) or "none"
+            raise VideoError(f"{p} has no video stream (streams found: {kinds}); pass a file that contains video.")
+        yield container, container.streams.video[0]
+    finally:
+        container.close()
+
+
+def ffmpeg_reason(e: BaseException) -> str:
+    """A short human-readable reason for a PyAV/FFmpeg exception."""
+    return getattr(e, "strerror", None) or str(e) or type(e).__name__
