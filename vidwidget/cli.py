@@ -1,0 +1,165 @@
+"""The ``vidwidget`` command: evaluate a model over Kinetics or a folder of videos (resumable), download
+Kinetics clips, and export the I3D as a SavedModel.
+
+Options may also be read from a file: ``vidwidget evaluate @options.txt`` (one option or value per line).
+Exit codes: 0 done, 2 bad usage, 3 model unavailable, 4 download failed, 5 bad data, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_USAGE, EXIT_MODEL, EXIT_DOWNLOAD, EXIT_DATA, EXIT_INTERRUPTED = 0, 2, 3, 4, 5, 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vidwidget", fromfile_prefix_chars="@",
+        description="Video classification with I3D on Kinetics or your own videos.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ev = sub.add_parser("evaluate", fromfile_prefix_chars="@", help="predict clips and report accuracy (resumable)",
+                        description="Predict clips and write results.csv, per_class.csv and summary.json to the "
+                        "output directory. Re-running with the same output continues where the last run stopped.")
+    source = ev.add_mutually_exclusive_group()
+    source.add_argument("--kinetics", metavar="VERSION", default=None,
+                        help="Kinetics version: 400, 600 or 700-2020 (default: 400 unless --folder is given)")
+    source.add_argument("--folder", type=Path, help="a folder of videos (labels from subfolder names)")
+    ev.add_argument("--labels-csv", type=Path, help="with --folder: a CSV with path,label columns")
+    ev.add_argument("--split", default="val", choices=["train", "val", "test"])
+    ev.add_argument("--model", default="kinetics-400",
+                    help="kinetics-400 (offline), kinetics-600 (TF Hub), a TF Hub URL or a SavedModel folder")
+    ev.add_argument("--num-clips", "-n", type=int,
+                    help="evaluate this many clips (Kinetics: downloads what is missing)")
+    ev.add_argument("--batch-size", "-b", type=int, default=4)
+    ev.add_argument("--num-frames", "-f", type=int, default=64,
+                    help="frames per clip after resampling (0: the fewest frames in each batch, the seed's rule)")
+    ev.add_argument("--top-n", "-k", type=int, default=5)
+    ev.add_argument("--mode", choices=["crop", "pad"], default="crop", help="make frames square by center crop or pad")
+    ev.add_argument("--output-dir", "-o", type=Path, default=Path("vidwidget-results"))
+    ev.add_argument("--no-progress", action="store_true")
+
+    dl = sub.add_parser("download", fromfile_prefix_chars="@", help="download Kinetics clips or whole parts")
+    dl.add_argument("--kinetics", metavar="VERSION", default="400")
+    dl.add_argument("--split", default="val", choices=["train", "val", "test"])
+    dl.add_argument("--num-clips", "-n", type=int, help="stream just this many clips out of the parts")
+    dl.add_argument("--classes", nargs="+", help="only clips of these classes")
+    dl.add_argument("--per-class", type=int, help="this many clips of each class")
+    dl.add_argument("--parts", nargs="*", help="whole parts (indices or names; none given = all), with resume")
+    dl.add_argument("--no-progress", action="store_true")
+
+    ex = sub.add_parser("export", help="export a model as a TF SavedModel (TF Hub signature)")
+    ex.add_argument("output", type=Path)
+    ex.add_argument("--model", default="kinetics-400")
+    return parser
+
+
+def _clips_for_evaluate(args):
+    from .data import KineticsDataset, VideoFolder
+    from .errors import VidwidgetError
+
+    if args.folder is not None:
+        labels = str(args.labels_csv) if args.labels_csv else "subfolders"
+        clips = VideoFolder(args.folder, labels=labels).clips()
+        if not clips:
+            raise VidwidgetError(f"no videos found under {args.folder}")
+        return clips[: args.num_clips] if args.num_clips else clips
+    dataset = KineticsDataset(args.kinetics or "400", args.split)
+    if args.num_clips:
+        clips = dataset.download(args.num_clips, progress=not args.no_progress)
+        return clips[: args.num_clips]
+    clips = dataset.clips(downloaded_only=True)
+    if not clips:
+        raise VidwidgetError(f"no Kinetics-{dataset.version} {args.split} clips are downloaded in "
+                             f"{dataset.videos_dir}; pass --num-clips N to download N clips")
+    return clips
+
+
+def _fail(code: int, message: str) -> int:
+    print(f"vidwidget: error: {message}", file=sys.stderr)
+    return code
+
+
+def cmd_evaluate(args) -> int:
+    from .inference import evaluate, per_class_accuracy, top_k_accuracy
+    from .inference.results import result_columns
+    from .models import load_model
+
+    if args.batch_size < 1 or args.top_n < 1 or (args.num_frames and args.num_frames < 1):
+        return _fail(EXIT_USAGE, "--batch-size, --top-n and --num-frames must be positive")
+    model = load_model(args.model)
+    clips = _clips_for_evaluate(args)
+    out = args.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    results_csv = out / "results.csv"
+    df = evaluate(clips, model, num_frames=args.num_frames or None, batch_size=args.batch_size, top_k=args.top_n,
+                  mode=args.mode, progress=not args.no_progress, output=results_csv)
+    wanted = {c.id for c in clips}
+    df = df[df["clip_id"].astype(str).isin(wanted)].reindex(columns=result_columns(args.top_n))
+    top1, topn = top_k_accuracy(df, 1), top_k_accuracy(df, args.top_n)
+    failed = int(df["error"].notna().sum())
+    per_class_accuracy(df, ks=sorted({1, args.top_n})).to_csv(out / "per_class.csv")
+    summary = {"model": model.name, "clips": len(df), "failed": failed, "top1": top1, f"top{args.top_n}": topn,
+               "num_frames": args.num_frames or None, "results": str(results_csv)}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1), "utf-8")
+    print(f"{len(df)} clips, {failed} could not be read")
+    if top1 != top1:  # NaN: no clip has a ground truth
+        print("no clip has a ground-truth label, so there is no accuracy to report")
+    else:
+        print(f"top-1 accuracy: {100 * top1:.2f}%")
+        print(f"top-{args.top_n} accuracy: {100 * topn:.2f}%")
+    print(f"results: {results_csv}")
+    if failed:
+        print(f"see the 'error' column of {results_csv} for the clips that could not be read", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_download(args) -> int:
+    from .data import KineticsDataset
+
+    dataset = KineticsDataset(args.kinetics, args.split)
+    if args.parts is not None:
+        clips = dataset.download_parts(args.parts or None, progress=not args.no_progress)
+    elif args.num_clips is None and args.per_class is None:
+        return _fail(EXIT_USAGE, "say what to download: --num-clips N, --per-class K, or --parts [...]")
+    else:
+        clips = dataset.download(args.num_clips, classes=args.classes, per_class=args.per_class,
+                                 progress=not args.no_progress)
+    print(f"{len(clips)} clips in {dataset.videos_dir}")
+    return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    from .models import export_saved_model, load_model
+
+    path = export_saved_model(load_model(args.model), args.output)
+    print(f"SavedModel written to {path}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``vidwidget`` console script; returns the exit code."""
+    from .errors import DownloadError, ModelError, ModelUnavailableError, VidwidgetError
+
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="vidwidget: %(levelname)s: %(message)s")
+    handlers = {"evaluate": cmd_evaluate, "download": cmd_download, "export": cmd_export}
+    try:
+        return handlers[args.command](args)
+    except KeyboardInterrupt:
+        return _fail(EXIT_INTERRUPTED, "interrupted; finished batches are saved — run the same command to resume")
+    except (ModelUnavailableError, ModelError) as exc:
+        return _fail(EXIT_MODEL, str(exc))
+    except DownloadError as exc:
+        return _fail(EXIT_DOWNLOAD, str(exc))
+    except (VidwidgetError, ValueError, OSError) as exc:
+        return _fail(EXIT_DATA, str(exc))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
