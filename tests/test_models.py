@@ -192,7 +192,8 @@ def test_damaged_converted_cache_is_rebuilt(tmp_path, monkeypatch):
     target.write_bytes(target.read_bytes()[:1000])  # truncated: must not be returned
     again = _weights.kinetics400_arrays()
     assert set(again) == set(first)
-    np.testing.assert_array_equal(again["params/Conv3d_1a_7x7/Conv_0/kernel"], first["params/Conv3d_1a_7x7/Conv_0/kernel"])
+    key = "params/Conv3d_1a_7x7/Conv_0/kernel"
+    np.testing.assert_array_equal(again[key], first[key])
 
 
 def test_missing_package_message(monkeypatch):
