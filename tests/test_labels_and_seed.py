@@ -64,7 +64,7 @@ def test_damaged_cache_is_replaced(label_server, tmp_path):
 # ---- the seed tutorial's API -------------------------------------------------------------------------------
 def test_seed_functions(k400, shared_videos):
     video = vidwidget.load_and_resize_video(shared_videos / "cleaning_pool_32frames.mp4")
-    assert video.dtype == np.float32 and video.shape == (32, 224, 224, 3) and 0 <= video.min() and video.max() <= 1
+    assert video.dtype == np.float32 and video.shape == (32, 224, 224, 3) and video.min() >= 0 and video.max() <= 1
     sample = vidwidget.resample_video(video[None], 64)
     assert sample.shape == (1, 64, 224, 224, 3)
     np.testing.assert_array_equal(sample[0, 1], video[0])  # floor(32*1/64) = 0: frames repeat when T < n
