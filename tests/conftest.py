@@ -84,6 +84,10 @@ def isolated_env(monkeypatch, session_home, label_server, tmp_path_factory):
     monkeypatch.setenv("VIDWIDGET_LABELS_URL", label_server.url)
     monkeypatch.setenv("VIDWIDGET_KINETICS_URL", "http://127.0.0.1:9/kinetics/")  # closed port: no network
     monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "tfhub-empty"))
+    # Retries against a closed port would only slow tests down; the download tests set their own policies.
+    from vidwidget.data import RetryPolicy, download
+
+    monkeypatch.setattr(download, "DEFAULT_RETRY", RetryPolicy(attempts=2, backoff=0.01, max_backoff=0.05, timeout=10))
     yield
 
 

@@ -1,76 +1,52 @@
 """vidwidget: explore video classification in Jupyter — Kinetics clips or your own videos, a pretrained I3D,
 top-5 predictions and accuracy — and the library underneath (datasets, decoding, models, evaluation).
 
-``VideoExplorer()`` is the widget; everything it does is available as plain functions too.
+``VideoExplorer()`` is the widget; everything it does is available as plain functions too. Names load on
+first use, so ``import vidwidget`` is quick and TensorFlow starts only when a model is needed.
 """
 
 from __future__ import annotations
 
+import importlib
+
 from .clip import Clip
 from .errors import DownloadError, ModelError, ModelUnavailableError, UnsafeArchiveError, VideoError, VidwidgetError
-from .inference import evaluate_folder, per_class_accuracy, top_k_accuracy
-from .models import VideoModel, export_saved_model, load_model
-from .seed import (
-    I3DLoader,
-    KineticsLoader,
-    compute_accuracy,
-    evaluate,
-    load_and_resize_video,
-    make_video_table,
-    predict,
-    resample_video,
-    store_results_in_dataframe,
-    video_acceptable,
-)
-from .video import load_clip, probe, read_frames
 
 __version__ = "0.1.0"
 
+# public name → the module that defines it (imported on first access)
+_LAZY = {
+    "KineticsDataset": "data", "VideoFolder": "data",
+    "load_clip": "video", "probe": "video", "read_frames": "video",
+    "VideoModel": "models", "load_model": "models", "export_saved_model": "models",
+    "evaluate_folder": "inference", "per_class_accuracy": "inference", "top_k_accuracy": "inference",
+    "I3DLoader": "seed", "KineticsLoader": "seed", "compute_accuracy": "seed", "evaluate": "seed",
+    "load_and_resize_video": "seed", "make_video_table": "seed", "predict": "seed", "resample_video": "seed",
+    "store_results_in_dataframe": "seed", "video_acceptable": "seed",
+    "VideoExplorer": "widgets", "DatasetBrowser": "widgets", "ClipPlayer": "widgets", "PredictionPanel": "widgets",
+}
+
 
 def __getattr__(name: str):
-    # Datasets and widgets load on first use: importing vidwidget stays light.
-    if name in {"KineticsDataset", "VideoFolder"}:
-        from . import data
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vidwidget' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
-        return getattr(data, name)
-    if name in {"VideoExplorer", "DatasetBrowser", "ClipPlayer", "PredictionPanel"}:
-        from . import widgets
 
-        return getattr(widgets, name)
-    raise AttributeError(f"module 'vidwidget' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = [
     "Clip",
-    "ClipPlayer",
-    "DatasetBrowser",
     "DownloadError",
-    "I3DLoader",
-    "KineticsDataset",
-    "KineticsLoader",
     "ModelError",
     "ModelUnavailableError",
-    "PredictionPanel",
     "UnsafeArchiveError",
     "VideoError",
-    "VideoExplorer",
-    "VideoFolder",
-    "VideoModel",
     "VidwidgetError",
-    "compute_accuracy",
-    "evaluate",
-    "evaluate_folder",
-    "export_saved_model",
-    "load_and_resize_video",
-    "load_clip",
-    "load_model",
-    "make_video_table",
-    "per_class_accuracy",
-    "predict",
-    "probe",
-    "read_frames",
-    "resample_video",
-    "store_results_in_dataframe",
-    "top_k_accuracy",
-    "video_acceptable",
+    *_LAZY,
 ]
