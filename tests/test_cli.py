@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 
 import pandas as pd
 import pytest
+from cli_helpers import count_model_calls, kill_after_first_batch
 
 from vidwidget import cli
-from vidwidget.models.base import VideoModel
 
 
 @pytest.fixture()
@@ -29,21 +24,9 @@ def labelled_folder(tmp_path, shared_videos):
     return root
 
 
-def _count_model_calls(monkeypatch) -> list[int]:
-    calls: list[int] = []
-    original = VideoModel.logits
-
-    def counting(self, frames):
-        calls.append(len(frames))
-        return original(self, frames)
-
-    monkeypatch.setattr(VideoModel, "logits", counting)
-    return calls
-
-
 def test_evaluate_folder_writes_seed_columns(labelled_folder, tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
-    calls = _count_model_calls(monkeypatch)
+    calls = count_model_calls(monkeypatch)
     code = cli.main(["evaluate", "--folder", str(labelled_folder), "-f", "16", "-b", "3", "-k", "5", "-o", str(out),
                      "--no-progress"])
     assert code == 0
@@ -60,27 +43,12 @@ def test_evaluate_folder_writes_seed_columns(labelled_folder, tmp_path, capsys, 
 def test_killed_evaluation_resumes_without_recomputing(labelled_folder, tmp_path, monkeypatch):
     out = tmp_path / "out"
     args = ["evaluate", "--folder", str(labelled_folder), "-f", "32", "-b", "2", "-o", str(out), "--no-progress"]
-    proc = subprocess.Popen([sys.executable, "-m", "vidwidget.cli", *args], env=dict(os.environ),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    results = out / "results.csv"
-    deadline = time.monotonic() + 180
-    try:
-        while time.monotonic() < deadline:
-            if results.exists() and results.read_text().count("\n") >= 2:  # header + the first batch
-                proc.send_signal(signal.SIGKILL)
-                break
-            if proc.poll() is not None:
-                break
-            time.sleep(0.02)
-    finally:
-        proc.kill()
-        proc.wait()
-    done_before = pd.read_csv(results)
+    done_before = kill_after_first_batch(args, out / "results.csv")
     assert 2 <= len(done_before) < 8, f"the kill came too late to test resume ({len(done_before)} rows done)"
-    calls = _count_model_calls(monkeypatch)
+    calls = count_model_calls(monkeypatch)
     assert cli.main(args) == 0
     assert sum(calls) == 8 - len(done_before)  # finished clips were not run again
-    final = pd.read_csv(results)
+    final = pd.read_csv(out / "results.csv")
     assert len(final) == 8 and final["clip_id"].is_unique
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from cli_helpers import count_model_calls, kill_after_first_batch
 from kinetics_mirror import MirrorServer, build_mirror
 
 import vidwidget
@@ -61,6 +62,20 @@ def test_cli_download_and_evaluate(kinetics_env, mirror, tmp_path, capsys):
     assert len(df) == 6 and df["Ground_Truth"].notna().all()
     assert {"YouTube_Id", "Ground_Truth", "pred_1", "pred_5", "score_1", "score_5"} <= set(df.columns)
     assert all(len(y) == 11 for y in df["YouTube_Id"])  # Kinetics ids, parsed from the member names
+
+
+def test_cli_evaluate_on_mirror_resumes_after_kill(kinetics_env, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    args = ["evaluate", "--kinetics", "400", "--num-clips", "8", "-f", "32", "-b", "2", "-o", str(out),
+            "--no-progress"]
+    done_before = kill_after_first_batch(args, out / "results.csv")  # downloads 8 clips, then evaluates
+    assert 2 <= len(done_before) < 8, f"the kill came too late to test resume ({len(done_before)} rows done)"
+    calls = count_model_calls(monkeypatch)
+    assert cli.main(args) == 0
+    assert sum(calls) == 8 - len(done_before)  # the first batch was not run again
+    final = pd.read_csv(out / "results.csv")
+    assert len(final) == 8 and final["clip_id"].is_unique and final["Ground_Truth"].notna().all()
+    assert {"YouTube_Id", "Ground_Truth", "pred_1", "score_1"} <= set(final.columns)
 
 
 def test_cli_download_failure_exit_code(monkeypatch, tmp_path, capsys):
