@@ -1,0 +1,10 @@
+"""Jupyter widgets (anywidget) for exploring video classification: :class:`VideoExplorer` and its parts."""
+
+from __future__ import annotations
+
+from vidwidget.widgets.browser import DatasetBrowser
+from vidwidget.widgets.explorer import ExplorerControls, VideoExplorer
+from vidwidget.widgets.panel import PredictionPanel
+from vidwidget.widgets.player import ClipPlayer
+
+__all__ = ["ClipPlayer", "DatasetBrowser", "ExplorerControls", "PredictionPanel", "VideoExplorer"]
