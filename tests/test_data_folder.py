@@ -97,3 +97,15 @@ def test_video_extensions():
         assert is_video_file(name), name
     for name in ("a.txt", "b.part", "c", "d.mp4.part", "e.jpg"):
         assert not is_video_file(name), name
+
+
+def test_symlinked_file_keeps_its_place_in_the_folder(tmp_path):
+    from vidwidget.data import VideoFolder
+
+    target = tmp_path / "elsewhere" / "real.mp4"
+    target.parent.mkdir()
+    target.write_bytes(b"\x00" * 16)
+    (tmp_path / "root" / "dancing").mkdir(parents=True)
+    (tmp_path / "root" / "dancing" / "link.mp4").symlink_to(target)
+    (clip,) = VideoFolder(tmp_path / "root").clips()
+    assert clip.id == "dancing/link" and clip.label == "dancing"

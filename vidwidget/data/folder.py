@@ -54,10 +54,11 @@ class VideoFolder:
         return len(self._clips)
 
     def _id(self, path: Path) -> str:
+        # Lexical, not resolved: a symlinked file keeps the id of where it sits in the folder.
         try:
-            rel = path.resolve().relative_to(self.root.resolve())
+            rel = path.absolute().relative_to(self.root.absolute())
         except ValueError:  # a CSV row pointing outside the root: keep its absolute path as id
-            rel = path.resolve()
+            rel = path.absolute()
         return rel.with_suffix("").as_posix()
 
     def _scan(self, by_subfolder: bool) -> list[Clip]:
