@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --e2e
 export TF_CPP_MIN_LOG_LEVEL=2
-.venv/bin/ruff check vidwidget tests benchmarks
+.venv/bin/ruff check .
 npm test --silent
 .venv/bin/python -m pytest "$@"
