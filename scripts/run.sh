@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Offline, the Kinetics label maps come from the shared sample data when it is there (a URL or folder works).
+if [ -z "${VIDWIDGET_LABELS_URL:-}" ] && [ -d ../shared/data/kinetics ]; then
+  export VIDWIDGET_LABELS_URL=../shared/data/kinetics
+fi
 folder=${1:-../shared/data/videos}
 shift || true
 exec .venv/bin/vidwidget evaluate --folder "$folder" --output-dir results "$@"

@@ -33,6 +33,12 @@ def test_labels_from_url_then_cache(label_server, tmp_path):
     assert len(label_server.requests) == before + 1  # the second time came from the disk cache
 
 
+def test_labels_from_a_local_folder(monkeypatch):
+    monkeypatch.setenv("VIDWIDGET_LABELS_URL", str(KINETICS))  # a folder path; holds label_map_400.txt
+    assert list(labels_mod.kinetics_labels(400)) == _truth(400)
+    assert list(labels_mod.kinetics_labels(600)) == _truth(600)
+
+
 def test_wrong_count_falls_back_to_annotations(monkeypatch):
     bad = StaticServer({"/label_map.txt": b"abseiling\nair drumming\n"})
     mirror = StaticServer({"/400/annotations/val.csv": (KINETICS / "k400_val.csv").read_bytes()})

@@ -30,11 +30,18 @@ def _with_slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
+def _as_url(value: str) -> str:
+    """A URL as given, or a local folder path turned into a ``file://`` URL (for offline mirrors)."""
+    if "://" in value:
+        return _with_slash(value)
+    return _with_slash(Path(value).expanduser().resolve().as_uri())
+
+
 def kinetics_url() -> str:
     """Base URL of the Kinetics bucket (``VIDWIDGET_KINETICS_URL``); tests point it at a loopback mirror."""
-    return _with_slash(os.environ.get("VIDWIDGET_KINETICS_URL", KINETICS_URL))
+    return _as_url(os.environ.get("VIDWIDGET_KINETICS_URL", KINETICS_URL))
 
 
 def labels_url() -> str:
-    """Base URL holding ``label_map.txt`` and ``label_map_600.txt`` (``VIDWIDGET_LABELS_URL``)."""
-    return _with_slash(os.environ.get("VIDWIDGET_LABELS_URL", LABELS_URL))
+    """Base URL (or local folder) holding ``label_map.txt`` and ``label_map_600.txt`` (``VIDWIDGET_LABELS_URL``)."""
+    return _as_url(os.environ.get("VIDWIDGET_LABELS_URL", LABELS_URL))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -107,6 +108,11 @@ def cmd_evaluate(args) -> int:
     summary = {"model": model.name, "clips": len(df), "failed": failed, "top1": top1, f"top{args.top_n}": topn,
                "num_frames": args.num_frames or None, "results": str(results_csv)}
     (out / "summary.json").write_text(json.dumps(summary, indent=1), "utf-8")
+    if len(df) <= 20:  # a small run: show every clip's verdict
+        shown = df[["clip_id", "Ground_Truth", "pred_1", "score_1", "error"]].rename(
+            columns={"clip_id": "clip", "Ground_Truth": "truth", "pred_1": "top-1", "score_1": "p"}
+        ).fillna({"truth": "-", "top-1": "-", "error": "-"})
+        print(shown.to_string(index=False, na_rep="-", float_format=lambda p: f"{p:.3f}", max_colwidth=60))
     print(f"{len(df)} clips, {failed} could not be read")
     if top1 != top1:  # NaN: no clip has a ground truth
         print("no clip has a ground-truth label, so there is no accuracy to report")
@@ -146,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``vidwidget`` console script; returns the exit code."""
     from .errors import DownloadError, ModelError, ModelUnavailableError, VidwidgetError
 
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter is not for shell users
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="vidwidget: %(levelname)s: %(message)s")
     handlers = {"evaluate": cmd_evaluate, "download": cmd_download, "export": cmd_export}

@@ -1,7 +1,8 @@
 """Kinetics label maps: class index → name, for the 400- and 600-class models.
 
-Resolved in this order and cached under ``VIDWIDGET_HOME/labels``: the cache; DeepMind's ``label_map.txt`` /
-``label_map_600.txt`` from ``VIDWIDGET_LABELS_URL``; the sorted unique labels of the Kinetics validation
+Resolved in this order and cached under ``VIDWIDGET_HOME/labels``: the cache; DeepMind's
+``label_map.txt`` / ``label_map_600.txt`` (or ``label_map_400.txt``) from ``VIDWIDGET_LABELS_URL`` (a URL
+or a local folder); the sorted unique labels of the Kinetics validation
 annotations (which equal the label map for 400 and 600). Every source is count-checked.
 """
 
@@ -49,18 +50,23 @@ def kinetics_labels(num_classes: int) -> tuple[str, ...]:
         except (ValueError, UnicodeDecodeError) as exc:
             tried.append(f"cache {cache}: {exc} (removed)")
             cache.unlink(missing_ok=True)
-    url = labels_url() + FILE_NAMES[num_classes]
-    try:
-        labels = _check(parse_label_map(fetch_bytes(url).decode("utf-8")), num_classes, url)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        tried.append(f"{url}: {exc}")
+    labels = None
+    # DeepMind's file name, then the plain label_map_{n}.txt
+    for name in dict.fromkeys([FILE_NAMES[num_classes], f"label_map_{num_classes}.txt"]):
+        url = labels_url() + name
+        try:
+            labels = _check(parse_label_map(fetch_bytes(url).decode("utf-8")), num_classes, url)
+            break
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            tried.append(f"{url}: {exc}")
+    if labels is None:
         try:
             labels = _check(_from_annotations(num_classes), num_classes, f"Kinetics-{num_classes} annotations")
         except Exception as exc2:  # any failure here only means this source is unavailable
             tried.append(f"Kinetics-{num_classes} validation annotations: {exc2}")
             raise ModelUnavailableError(
                 f"Could not get the Kinetics-{num_classes} label map. Tried: " + "; ".join(tried) + ". "
-                f"Set VIDWIDGET_LABELS_URL to a server holding {FILE_NAMES[num_classes]}, or save the file "
+                f"Set VIDWIDGET_LABELS_URL to a server or folder holding {FILE_NAMES[num_classes]}, or save the file "
                 f"(one label per line) as {cache}."
             ) from None
     write_atomic(cache, ("\n".join(labels) + "\n").encode("utf-8"))
