@@ -55,6 +55,9 @@ class VideoModel:
 
     ``fn`` maps float32 ``[B, T, size, size, 3]`` in [0, 1] to logits; it is wrapped in a ``tf.function`` that
     also performs the uint8 → float conversion, so the float copy of a batch exists only inside TensorFlow.
+    That TF path is the reference. ``backend`` names what runs :meth:`logits`: ``"tf"``, ``"xla"`` (the same
+    functions with ``jit_compile=True``) or another runtime given as ``runner`` (numpy uint8 or float32 batch →
+    logits), see :mod:`vidwidget.models.backends`.
     """
 
     def __init__(
@@ -67,6 +70,8 @@ class VideoModel:
         size: int = 224,
         source: str = "",
         keras_model=None,
+        backend: str = "tf",
+        runner: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         self.name = name
         self.labels = list(labels)
@@ -74,13 +79,22 @@ class VideoModel:
         self.size = size
         self.source = source
         self.keras_model = keras_model
+        self.backend = backend
         self._fn = fn
+        self._runner = runner
         spec = [None, None, size, size, 3]
-        self._from_uint8 = tf.function(
-            lambda x: fn(tf.cast(x, tf.float32) * (1.0 / 255.0)),
-            input_signature=[tf.TensorSpec(spec, tf.uint8)],
-        )
-        self._from_float = tf.function(fn, input_signature=[tf.TensorSpec(spec, tf.float32)])
+
+        def from_uint8(x):
+            return fn(tf.cast(x, tf.float32) * (1.0 / 255.0))
+
+        u8, f32 = [tf.TensorSpec(spec, tf.uint8)], [tf.TensorSpec(spec, tf.float32)]
+        self._ref_uint8 = tf.function(from_uint8, input_signature=u8)
+        self._ref_float = tf.function(fn, input_signature=f32)
+        if backend == "xla":
+            self._from_uint8 = tf.function(from_uint8, input_signature=u8, jit_compile=True)
+            self._from_float = tf.function(fn, input_signature=f32, jit_compile=True)
+        else:
+            self._from_uint8, self._from_float = self._ref_uint8, self._ref_float
         self.last_seconds = 0.0
 
     @property
@@ -88,7 +102,10 @@ class VideoModel:
         return len(self.labels)
 
     def __repr__(self) -> str:
-        return f"VideoModel({self.name!r}, classes={self.num_classes}, min_frames={self.min_frames})"
+        return (
+            f"VideoModel({self.name!r}, classes={self.num_classes}, min_frames={self.min_frames}, "
+            f"backend={self.backend!r})"
+        )
 
     def check_input(self, frames: np.ndarray) -> np.ndarray:
         """Validate and return ``frames`` as a 5-D batch; raise :class:`ModelError` saying what to change."""
@@ -120,9 +137,21 @@ class VideoModel:
         """Logits ``[B, C]`` for uint8 RGB frames (or float in [0, 1]); any batch size, any T ≥ ``min_frames``."""
         frames = self.check_input(frames)
         start = time.perf_counter()
-        fn = self._from_uint8 if frames.dtype == np.uint8 else self._from_float
-        out = fn(tf.constant(frames)).numpy()
+        if self._runner is not None:
+            out = np.asarray(self._runner(np.ascontiguousarray(frames)))
+        else:
+            fn = self._from_uint8 if frames.dtype == np.uint8 else self._from_float
+            out = fn(tf.constant(frames)).numpy()
         self.last_seconds = time.perf_counter() - start
+        return self._check_output(out)
+
+    def reference_logits(self, frames: np.ndarray) -> np.ndarray:
+        """Logits from the TF graph path (the reference every other backend is checked against)."""
+        frames = self.check_input(frames)
+        fn = self._ref_uint8 if frames.dtype == np.uint8 else self._ref_float
+        return self._check_output(fn(tf.constant(frames)).numpy())
+
+    def _check_output(self, out: np.ndarray) -> np.ndarray:
         if out.ndim != 2 or out.shape[1] != self.num_classes:
             raise ModelError(f"{self.name} returned logits of shape {out.shape}, expected [B, {self.num_classes}]")
         return out
