@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--split", default="val", choices=["train", "val", "test"])
     ev.add_argument("--model", default="kinetics-400",
                     help="kinetics-400 (offline), kinetics-600 (TF Hub), a TF Hub URL or a SavedModel folder")
+    ev.add_argument("--backend", choices=["auto", "tf", "xla", "openvino"], default=None,
+                    help="runtime of the native I3D (default: VIDWIDGET_BACKEND or auto, the fastest that matches TF)")
+    ev.add_argument("--threads", type=int, default=None, help="inference threads (default: one per core)")
     ev.add_argument("--num-clips", "-n", type=int,
                     help="evaluate this many clips (Kinetics: downloads what is missing)")
     ev.add_argument("--batch-size", "-b", type=int, default=4)
@@ -93,7 +96,7 @@ def cmd_evaluate(args) -> int:
 
     if args.batch_size < 1 or args.top_n < 1 or (args.num_frames and args.num_frames < 1):
         return _fail(EXIT_USAGE, "--batch-size, --top-n and --num-frames must be positive")
-    model = load_model(args.model)
+    model = load_model(args.model, backend=args.backend, threads=args.threads)
     clips = _clips_for_evaluate(args)
     out = args.output_dir
     out.mkdir(parents=True, exist_ok=True)
