@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import pickle
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
+from .._atomic import atomic_write
 from .._config import subdir
 from ..errors import ModelError, ModelUnavailableError
 
@@ -106,12 +105,6 @@ def kinetics400_arrays() -> dict[str, np.ndarray]:
             pass
         target.unlink(missing_ok=True)
     arrays = convert_checkpoint(packaged_checkpoint())
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_write(target, suffix=".npz") as fh:
+        np.savez(fh, **arrays)
     return arrays

@@ -11,8 +11,9 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from .._atomic import write_atomic
 from .._config import labels_url, subdir
-from .._http import fetch_bytes, write_atomic
+from .._http import fetch_bytes
 from ..errors import ModelUnavailableError
 
 FILE_NAMES = {400: "label_map.txt", 600: "label_map_600.txt"}

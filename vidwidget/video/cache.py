@@ -6,12 +6,12 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .. import _config
+from .._atomic import atomic_write
 from ..errors import VideoError
 from .decode import check_read_args, read_frames
 from .preprocess import Mode
@@ -76,17 +76,8 @@ class ClipCache:
         if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[1:] != (size, size, 3):
             raise ValueError(f"expected uint8 [N, {size}, {size}, 3] frames, got {frames.dtype} {frames.shape}")
         entry = self.entry_path(path, num_frames, mode, size)
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=".npy")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.save(f, np.ascontiguousarray(frames), allow_pickle=False)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, entry)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        with atomic_write(entry, suffix=".tmp") as f:
+            np.save(f, np.ascontiguousarray(frames), allow_pickle=False)
         self._drop_stale(entry)
         return entry
 
@@ -100,7 +91,7 @@ class ClipCache:
     def clear(self) -> int:
         """Delete every entry (and leftover temp file); returns how many files were removed."""
         removed = 0
-        for p in list(self.root.glob("*.npy")) + list(self.root.glob(".tmp-*")):
+        for p in list(self.root.glob("*.npy")) + list(self.root.glob(".*.tmp")):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
                 removed += 1
