@@ -168,20 +168,18 @@ function render({ model, el }) {
 
   renderColumns();
   renderClips();
-  model.on("change:clips", renderClips);
-  model.on("change:columns", renderColumns);
-  model.on("change:predictions", renderPredictions);
-  model.on("change:stale", renderPredictions);
-  model.on("change:num_frames", onFrames);
-  model.on("msg:custom", onMessage);
+  const listeners = [
+    ["change:clips", renderClips],
+    ["change:columns", renderColumns],
+    ["change:predictions", renderPredictions],
+    ["change:stale", renderPredictions],
+    ["change:num_frames", onFrames],
+    ["msg:custom", onMessage],
+  ];
+  for (const [event, handler] of listeners) model.on(event, handler);
 
   return () => {
-    model.off("change:clips", renderClips);
-    model.off("change:columns", renderColumns);
-    model.off("change:predictions", renderPredictions);
-    model.off("change:stale", renderPredictions);
-    model.off("change:num_frames", onFrames);
-    model.off("msg:custom", onMessage);
+    for (const [event, handler] of listeners) model.off(event, handler);
     for (const entry of cards.values()) {
       revoke(entry.videoUrl);
       entry.stripUrls.forEach(revoke);
