@@ -47,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--mode", choices=["crop", "pad"], default="crop", help="make frames square by center crop or pad")
     ev.add_argument("--output-dir", "-o", type=Path, default=Path("vidwidget-results"))
     ev.add_argument("--no-progress", action="store_true")
+    ev.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                    help="run on a Ray cluster (pip install 'vidwidget[ray]'): ADDRESS is host:port, ray://host:10001 "
+                    "or auto; none: RAY_ADDRESS, else a Ray instance on this machine. With --kinetics the workers "
+                    "stream the parts themselves")
 
     dl = sub.add_parser("download", fromfile_prefix_chars="@", help="download Kinetics clips or whole parts")
     dl.add_argument("--kinetics", metavar="VERSION", default="400")
@@ -74,6 +78,10 @@ def _clips_for_evaluate(args):
             raise VidwidgetError(f"no videos found under {args.folder}")
         return clips[: args.num_clips] if args.num_clips else clips
     dataset = KineticsDataset(args.kinetics or "400", args.split)
+    if args.ray is not None:  # the Ray workers stream the parts: nothing is downloaded here
+        from .inference import KineticsParts
+
+        return KineticsParts(dataset, args.num_clips or None)
     if args.num_clips:
         clips = dataset.download(args.num_clips, progress=not args.no_progress)
         return clips[: args.num_clips]
@@ -101,10 +109,14 @@ def cmd_evaluate(args) -> int:
     out = args.output_dir
     out.mkdir(parents=True, exist_ok=True)
     results_csv = out / "results.csv"
+    engine = "local" if args.ray is None else "ray"
     df = evaluate(clips, model, num_frames=args.num_frames or None, batch_size=args.batch_size, top_k=args.top_n,
-                  mode=args.mode, progress=not args.no_progress, output=results_csv)
-    wanted = {c.id for c in clips}
-    df = df[df["clip_id"].astype(str).isin(wanted)].reindex(columns=result_columns(args.top_n))
+                  mode=args.mode, progress=not args.no_progress, output=results_csv, engine=engine,
+                  address=args.ray or None)
+    if isinstance(clips, list):
+        wanted = {c.id for c in clips}
+        df = df[df["clip_id"].astype(str).isin(wanted)]
+    df = df.reindex(columns=result_columns(args.top_n))
     top1, topn = top_k_accuracy(df, 1), top_k_accuracy(df, args.top_n)
     failed = int(df["error"].notna().sum())
     per_class_accuracy(df, ks=sorted({1, args.top_n})).to_csv(out / "per_class.csv")

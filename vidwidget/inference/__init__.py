@@ -1,9 +1,11 @@
 """Inference: batched, pipelined prediction and evaluation into result tables, and accuracy figures."""
 
+from ._ray_engine import RayEngine
 from .analysis import OUTCOMES, confusion_matrix, confusions, filter_results, outcomes
 from .evaluate import as_clips, evaluate, evaluate_folder, run_batch
 from .predict import predict
 from .results import per_class_accuracy, result_columns, results_frame, top_k_accuracy
+from .sources import KineticsParts
 
 __all__ = [
     "OUTCOMES",
@@ -11,6 +13,8 @@ __all__ = [
     "confusions",
     "filter_results",
     "outcomes",
+    "KineticsParts",
+    "RayEngine",
     "as_clips",
     "evaluate",
     "evaluate_folder",

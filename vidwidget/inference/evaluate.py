@@ -8,6 +8,7 @@ resumes from, and the job stops promptly when ``cancel`` is set.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -23,8 +24,10 @@ from ..clip import Clip
 from ..models import VideoModel, load_model
 from ..models.base import top_k
 from ..video import ClipCache, batch_frame_count, load_clip, probe
+from ._ray_engine import RayEngine
 from ._resume import ResultsFile
 from .results import prediction_row, result_columns, results_frame
+from .sources import KineticsParts
 
 BatchCallback = Callable[[pd.DataFrame], None]
 
@@ -44,6 +47,20 @@ def _reason(exc: BaseException) -> str:
     return text if isinstance(exc, ValueError | OSError) else f"{type(exc).__name__}: {text}"
 
 
+def _load(clip: Clip, n: int | None, mode: str, cache) -> np.ndarray:
+    if clip.path is None:
+        raise FileNotFoundError(f"clip {clip.id} is not downloaded (no local file)")
+    return load_clip(clip.path, n, mode=mode, cache=cache)
+
+
+def _load_item(clip: Clip, n: int | None, mode: str, cache) -> tuple[Clip, np.ndarray | None, str | None]:
+    """``(clip, frames, None)``, or ``(clip, None, reason)`` when it cannot be decoded (a row, not the end)."""
+    try:
+        return clip, _load(clip, n, mode, cache), None
+    except Exception as exc:
+        return clip, None, _reason(exc)
+
+
 class _Loader:
     """Submits clip decodes to a thread pool, at most ``depth`` ahead of the consumer."""
 
@@ -55,9 +72,7 @@ class _Loader:
         self.depth = depth
 
     def _task(self, clip: Clip, n: int | None):
-        if clip.path is None:
-            raise FileNotFoundError(f"clip {clip.id} is not downloaded (no local file)")
-        return load_clip(clip.path, n, mode=self.mode, cache=self.cache)
+        return _load(clip, n, self.mode, self.cache)
 
     def fill(self) -> None:
         while len(self.pending) < self.depth and self.next_index < len(self.clips):
@@ -123,6 +138,8 @@ def evaluate(
     output: str | os.PathLike | None = None,
     cache: ClipCache | bool | None = None,
     workers: int | None = None,
+    engine: str | RayEngine = "local",
+    address: str | None = None,
 ) -> pd.DataFrame:
     """Predict every clip and return a results table (see :func:`result_columns`).
 
@@ -130,7 +147,17 @@ def evaluate(
     minimum). With ``output`` the rows are appended to that CSV after each batch and clips already there are
     skipped, so a killed run resumes where it stopped. ``cancel`` stops between batches: the rows done so far
     are returned with ``df.attrs["cancelled"] = True``.
+
+    ``engine="ray"`` (or a :class:`RayEngine`) runs the same evaluation on a Ray cluster at ``address`` (see
+    :mod:`vidwidget.inference._ray_engine`; needs ``pip install 'vidwidget[ray]'``); ``clips`` may then also be
+    :class:`KineticsParts`, streamed by the workers.
     """
+    if engine != "local":
+        return _evaluate_elsewhere(clips, model, engine, address, num_frames=num_frames, batch_size=batch_size,
+                                   top_k=top_k, mode=mode, on_batch=on_batch, cancel=cancel, progress=progress,
+                                   output=output, cache=cache)
+    if isinstance(clips, KineticsParts):
+        clips = clips.download(progress=progress)
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     model = load_model(model) if isinstance(model, str | os.PathLike) else model
@@ -203,6 +230,19 @@ def evaluate(
     result.attrs["seconds"] = time.perf_counter() - started
     result.attrs["model"] = model.name
     return result
+
+
+def _evaluate_elsewhere(clips, model, engine, address, **kwargs) -> pd.DataFrame:
+    """Hand the evaluation to another engine (only Ray so far), imported only when asked for."""
+    if isinstance(engine, str) and engine.lower() != "ray":
+        raise ValueError(f"unknown engine {engine!r}: use 'local' or 'ray'")
+    from ._ray_engine import evaluate_on_ray
+
+    if isinstance(engine, str):
+        engine = RayEngine(address=address)
+    elif address is not None:
+        engine = dataclasses.replace(engine, address=address)
+    return evaluate_on_ray(clips, model, engine=engine, **kwargs)
 
 
 def evaluate_folder(folder: str | Path, model: VideoModel | str = "kinetics-400", **kwargs) -> pd.DataFrame:

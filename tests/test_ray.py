@@ -1,0 +1,187 @@
+"""The Ray engine on a real Ray cluster: a head and one more node started with ``ray start`` on 127.0.0.1 by the
+fixture (1 CPU each, small object store, no dashboard) and always killed at the end. Results must equal a local
+evaluation of the same clips; a killed worker node or a killed driver must lose and repeat nothing."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+from cli_helpers import kill_after_first_batch
+from conftest import VIDEOS
+from kinetics_mirror import MirrorServer, build_mirror
+from ray_cluster import LOOPBACK_ENV, start_cluster
+
+from vidwidget.data import KineticsDataset, VideoFolder
+from vidwidget.inference import KineticsParts, RayEngine, as_clips, evaluate
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+FRAMES = 16
+
+
+@pytest.fixture(scope="module")
+def cluster(session_home, label_server):
+    """Two Ray nodes on 127.0.0.1 whose workers share the session's VIDWIDGET_HOME (converted weights)."""
+    env = {"VIDWIDGET_HOME": str(session_home), "VIDWIDGET_LABELS_URL": label_server.url,
+           "TF_CPP_MIN_LOG_LEVEL": "2", "VIDWIDGET_KINETICS_URL": "http://127.0.0.1:9/kinetics/"}
+    mp = pytest.MonkeyPatch()
+    for key, value in LOOPBACK_ENV.items():  # the driver (this process) stays on loopback too
+        mp.setenv(key, value)
+    running = start_cluster(2, env=env, object_store_bytes=200 * 1024 * 1024)
+    try:
+        yield running
+    finally:
+        running.stop()
+        mp.undo()
+
+
+@pytest.fixture()
+def address(cluster, monkeypatch):
+    for key, value in LOOPBACK_ENV.items():
+        monkeypatch.setenv(key, value)
+    return cluster.address
+
+
+def video_folder(root, copies: int):
+    """A labelled folder of ``copies`` links to each shared video (links, not copies of the data)."""
+    labels = {"arm_wrestling.mp4": "arm wrestling", "cleaning_pool.mp4": "cleaning pool",
+              "filling_eyebrows_mpeg4.avi": "filling eyebrows"}
+    for name, label in labels.items():
+        (root / label).mkdir(parents=True, exist_ok=True)
+        for i in range(copies):
+            (root / label / f"{i}_{name}").symlink_to(VIDEOS / name)
+    return root
+
+
+def assert_same_results(local: pd.DataFrame, remote: pd.DataFrame) -> None:
+    """Same clips once each, same top-5 labels in order, probabilities within 1e-5, same errors."""
+    assert remote["clip_id"].is_unique and local["clip_id"].is_unique
+    assert set(remote["clip_id"]) == set(local["clip_id"])
+    merged = local.merge(remote, on="clip_id", suffixes=("_local", "_ray"))
+    for i in range(1, 6):
+        assert (merged[f"pred_{i}_local"] == merged[f"pred_{i}_ray"]).all(), f"pred_{i} differs"
+        diff = np.abs(merged[f"score_{i}_local"].astype(float) - merged[f"score_{i}_ray"].astype(float))
+        assert float(diff.max()) <= 1e-5, f"score_{i} differs by {float(diff.max())}"
+    assert merged["error_local"].isna().equals(merged["error_ray"].isna())
+
+
+def test_ray_equals_local_on_shared_clips(address, k400, tmp_path):
+    clips = as_clips(sorted(p for p in VIDEOS.iterdir() if p.is_file()))
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video")
+    clips.append(as_clips([broken])[0])
+    local = evaluate(clips, k400, num_frames=FRAMES, batch_size=2)
+    out = tmp_path / "results.csv"
+    remote = evaluate(clips, k400, num_frames=FRAMES, batch_size=2, engine="ray", address=address, output=out)
+    assert list(remote["clip_id"]) == [c.id for c in clips]  # input order, as locally
+    assert_same_results(local, remote)
+    assert remote.set_index("clip_id").loc["broken", "error"]  # a bad clip is a row with its reason
+    assert local.set_index("clip_id").loc["arm_wrestling", "pred_1"] == "arm wrestling"
+    on_disk = pd.read_csv(out, dtype={"clip_id": str})
+    assert sorted(on_disk["clip_id"]) == sorted(c.id for c in clips)
+    # the same call again finds every clip done: nothing is sent to the cluster
+    again = evaluate(clips, k400, num_frames=FRAMES, batch_size=2, engine=RayEngine(address), output=out)
+    assert again.attrs["computed"] == 0 and len(again) == len(clips)
+
+
+def test_ray_streams_kinetics_parts_on_the_workers(address, k400, tmp_path, monkeypatch):
+    built = build_mirror(tmp_path / "bucket", part_sizes=(16,), big_first_part=False, work=tmp_path / "src")
+    with MirrorServer(tmp_path / "bucket") as server:
+        monkeypatch.setenv("VIDWIDGET_KINETICS_URL", server.url)
+        dataset = KineticsDataset("400", "val", root=tmp_path / "k400")
+        remote = evaluate(KineticsParts(dataset, 6), k400, num_frames=FRAMES, batch_size=2, engine="ray",
+                          address=address, output=tmp_path / "ray.csv")
+        assert dataset.local_files() == []  # the driver downloaded no clip: the workers streamed the part
+        assert server.bytes_sent[built.url_path("part_0.tar.gz")] > 0
+        local = evaluate(KineticsParts(dataset, 6).download(), k400, num_frames=FRAMES, batch_size=2)
+    assert len(remote) == 6 and remote["error"].isna().all()
+    assert (remote["Ground_Truth"] == remote["clip_id"].map({c.clip_id: c.label for c in built.all_clips})).all()
+    assert_same_results(local, remote)
+
+
+def test_ray_driver_killed_then_resumed(address, k400, tmp_path, monkeypatch):
+    folder = video_folder(tmp_path / "videos", copies=3)  # 9 clips
+    out = tmp_path / "out"
+    for key, value in LOOPBACK_ENV.items():
+        monkeypatch.setenv(key, value)
+    args = ["evaluate", "--folder", str(folder), "--ray", address, "-f", str(FRAMES), "-b", "2", "-o", str(out),
+            "--no-progress"]
+    done_before = kill_after_first_batch(args, out / "results.csv", timeout=400)
+    assert 1 <= len(done_before) < 9, f"the kill came too late to test resume ({len(done_before)} rows done)"
+    computed: list[str] = []
+    clips = VideoFolder(folder).clips()
+    df = evaluate(clips, k400, num_frames=FRAMES, batch_size=2, engine="ray", address=address,
+                  output=out / "results.csv", on_batch=lambda f: computed.extend(f["clip_id"]))
+    assert sorted(computed) == sorted(set(c.id for c in clips) - set(done_before["clip_id"]))  # none redone
+    assert df.attrs["computed"] == 9 - len(done_before)
+    final = pd.read_csv(out / "results.csv")
+    assert len(final) == 9 and final["clip_id"].is_unique and final["error"].isna().all()
+
+
+def test_ray_worker_node_killed_mid_run(cluster, address, k400, tmp_path):
+    clips = VideoFolder(video_folder(tmp_path / "videos", copies=4)).clips()  # 12 clips
+    first_rows = threading.Event()
+    result: dict = {}
+
+    def run() -> None:
+        try:
+            result["df"] = evaluate(clips, k400, num_frames=FRAMES, batch_size=2, engine="ray", address=address,
+                                    output=tmp_path / "results.csv", on_batch=lambda f: first_rows.set())
+        except BaseException as exc:  # reported below
+            result["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert first_rows.wait(400), "no results arrived"
+    worker = cluster.nodes[1]
+    worker.kill()  # the second node dies with whatever it was running
+    thread.join(500)
+    assert not thread.is_alive(), "the run did not finish after the node was killed"
+    if "error" in result:
+        raise result["error"]
+    df = result["df"]
+    assert sorted(df["clip_id"]) == sorted(c.id for c in clips) and df["clip_id"].is_unique
+    assert df["error"].isna().all()
+    on_disk = pd.read_csv(tmp_path / "results.csv")
+    assert len(on_disk) == len(clips) and on_disk["clip_id"].is_unique
+    cluster.nodes.remove(worker)
+
+
+def test_ray_missing_extra_names_it(monkeypatch):
+    import builtins
+
+    from vidwidget.errors import VidwidgetError
+    from vidwidget.inference import _ray_engine
+
+    real_import = builtins.__import__
+
+    def no_ray(name, *args, **kwargs):
+        if name == "ray" or name.startswith("ray."):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    with pytest.raises(VidwidgetError, match=r"vidwidget\[ray\]"):
+        _ray_engine.import_ray()
+    with pytest.raises(VidwidgetError, match=r"vidwidget\[ray\]"):
+        evaluate([VIDEOS / "arm_wrestling.mp4"], "kinetics-400", engine="ray")
+    with pytest.raises(ValueError, match="unknown engine"):
+        evaluate([VIDEOS / "arm_wrestling.mp4"], "kinetics-400", engine="spark")
+
+
+def test_local_stays_default_and_ray_free():
+    """The local path never imports Ray (the dispatch is the only addition to it)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, vidwidget.inference.evaluate as e; import inspect; "
+            "assert inspect.signature(e.evaluate).parameters['engine'].default == 'local'; "
+            "print('ray imported:', 'ray' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env={**os.environ})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "ray imported: False"

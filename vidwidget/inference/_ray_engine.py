@@ -1,0 +1,431 @@
+"""The Ray engine of :func:`vidwidget.inference.evaluate`: the local flow spread over a Ray cluster with Ray Data.
+
+Groups of clips (the local engine's batches) form a dataset → each group is decoded by a CPU task with the
+library's own :func:`~vidwidget.video.load_clip` (Ray's video reader yields one row per frame, the wrong shape)
+→ an actor pool runs the model, one model per actor with as many threads as the actor has CPUs → result rows
+stream back to the driver, which alone appends them to the resumable results file and drops duplicates that
+Ray's retries may deliver. Kinetics parts are streamed and decoded by the workers themselves, so the driver
+never downloads the split. Only frames and small JSON rows move; no TensorFlow object is ever pickled: actors
+receive the OpenVINO IR compiled on the driver (bytes), or build the model from the package weights.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import queue
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..clip import Clip
+from ..errors import ModelError, VidwidgetError
+from ._resume import ResultsFile
+from .results import result_columns, results_frame
+from .sources import KineticsParts
+
+log = logging.getLogger(__name__)
+
+RAY_EXTRA = "pip install 'vidwidget[ray]'"
+#: Restarts of a model actor (e.g. its node died) and retries of its tasks before the run fails.
+ACTOR_RESTARTS = 4
+#: Retries of a decode or part-streaming task whose worker or node died.
+TASK_RETRIES = 4
+# Loader names of the models vidwidget names itself (VideoModel.name -> load_model name).
+_LOADER_NAMES = {"i3d-kinetics-400": "kinetics-400", "i3d-kinetics-600": "kinetics-600",
+                 "i3d-kinetics-400-hub": "hub:kinetics-400"}
+
+
+def import_ray():
+    """``ray`` with Ray Data, or a :class:`VidwidgetError` naming the extra to install."""
+    try:
+        import ray
+        import ray.data  # noqa: F401 - the engine needs Ray Data, not only Ray Core
+    except ImportError as exc:
+        raise VidwidgetError(f"engine='ray' needs Ray Data, which is not installed ({exc}). Install the extra: "
+                             f"{RAY_EXTRA}") from exc
+    return ray
+
+
+@dataclass(frozen=True)
+class RayEngine:
+    """Where and how to run on Ray. ``address``: None (``RAY_ADDRESS``, else a Ray instance started on this
+    machine for the run), ``"auto"`` (the cluster already running on this machine), ``"host:port"`` or
+    ``"ray://host:10001"``. ``actors``: model actors (default: one per node). ``actor_cpus`` / ``decode_cpus``:
+    CPUs each model actor / decode task reserves (default: the smallest node's CPUs minus what one decode task
+    needs, ½ CPU on nodes of up to 2 CPUs, else 1). ``ship_ir``: send the OpenVINO IR compiled on the driver to
+    the actors (default) instead of having each actor build its model from the package weights."""
+
+    address: str | None = None
+    actors: int | None = None
+    actor_cpus: float | None = None
+    decode_cpus: float | None = None
+    ship_ir: bool = True
+
+
+# ---- work items and rows -------------------------------------------------------------------------------------
+
+
+def _clip_dict(clip: Clip, error: str | None = None) -> dict:
+    return {"id": clip.id, "label": clip.label, "path": str(clip.path) if clip.path is not None else None,
+            "start": clip.start, "end": clip.end, "error": error}
+
+
+def _clip_of(d: dict) -> Clip:
+    return Clip(id=d["id"], label=d["label"], path=Path(d["path"]) if d["path"] else None, start=d["start"],
+                end=d["end"])
+
+
+def _decoded_row(items: list[tuple[Clip, np.ndarray | None, str | None]], frames_hint: int) -> dict:
+    """One dataset row per group: the clips (JSON, with their decode errors) and the good clips' frames."""
+    good = [f for _, f, err in items if err is None]
+    frames = np.stack(good) if good else np.zeros((0, frames_hint, 224, 224, 3), np.uint8)
+    return {"clips": json.dumps([_clip_dict(c, err) for c, _, err in items]), "frames": frames}
+
+
+def _decode_group(clips: list[Clip], num_frames: int | None, mode: str, min_frames: int, cache) -> dict:
+    from .evaluate import _load_item, _seed_rule_frames
+
+    n, errors = (num_frames, {}) if num_frames is not None else _seed_rule_frames(clips, min_frames)
+    items = [(c, None, errors[c.id]) if c.id in errors else _load_item(c, n, mode, cache) for c in clips]
+    return _decoded_row(items, n)
+
+
+def _decode_row(row: dict, *, args: tuple) -> dict:
+    """Ray Data task: decode one group of clip files (a row of JSON clip records) into frames."""
+    return _decode_group([_clip_of(d) for d in json.loads(row["clips"])], *args)
+
+
+def _stream_part(url: str, wanted: set[str], info: dict[str, tuple], limit: int | None, batch_size: int,
+                 args: tuple) -> Iterator[dict]:
+    """Stream one Kinetics part into a temporary folder on this worker, decode the wanted clips as they arrive
+    and yield them in groups of ``batch_size``; each clip file is deleted once decoded. A part that cannot be
+    read to the end yields a row with no clips and the reason (the clips already yielded stand)."""
+    from ..data.download import stream_extract
+
+    found: queue.Queue = queue.Queue(maxsize=2 * batch_size)  # bounded: extraction waits for decoding
+    taken: list[str] = []
+    done = object()
+    failure: list[str] = []
+    stop = threading.Event()
+
+    def extract(folder: Path) -> None:
+        def select(cid: str) -> bool:
+            return cid in wanted and cid not in taken and (limit is None or len(taken) < limit)
+
+        def extracted(cid: str, path: Path) -> None:
+            taken.append(cid)
+            while not stop.is_set():
+                with contextlib.suppress(queue.Full):
+                    found.put((cid, path), timeout=0.5)
+                    return
+
+        try:
+            stream_extract(url, folder, select=select, on_extracted=extracted,
+                           until=lambda: stop.is_set() or (limit is not None and len(taken) >= limit))
+        except Exception as exc:  # reported as a part error row; the clips extracted before it stand
+            failure.append(f"{url}: {exc}")
+        finally:
+            found.put(done)
+
+    folder = Path(tempfile.mkdtemp(prefix="vidwidget-part-"))
+    thread = threading.Thread(target=extract, args=(folder,), daemon=True, name="vidwidget-part")
+    thread.start()
+    try:
+        group: list[Clip] = []
+        while True:
+            item = found.get()
+            if item is not done:
+                cid, path = item
+                label, start, end = info[cid]
+                group.append(Clip(id=cid, label=label, path=path, start=start, end=end))
+            if group and (len(group) == batch_size or item is done):
+                row = _decode_group(group, *args)
+                for clip in group:
+                    clip.path.unlink(missing_ok=True)
+                yield row
+                group = []
+            if item is done:
+                break
+        if failure:
+            yield {"clips": json.dumps([]), "frames": np.zeros((0, 1, 224, 224, 3), np.uint8),
+                   "part_error": failure[0]}
+    finally:
+        stop.set()
+        thread.join(30)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _stream_parts(batch: dict, *, shared, limit: int | None, batch_size: int, args: tuple) -> Iterator[dict]:
+    """Ray Data task: stream the Kinetics parts of a batch of part rows, yielding one decoded group at a time."""
+    import ray
+
+    wanted, info = ray.get(shared) if isinstance(shared, ray.ObjectRef) else shared
+    for url in batch["url"]:
+        for row in _stream_part(str(url), wanted, info, limit, batch_size, args):
+            yield {"clips": np.array([row["clips"]], dtype=object), "frames": row["frames"][None],
+                   "part_error": np.array([row.get("part_error", "")], dtype=object)}
+
+
+# ---- the model in an actor ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ModelPlan:
+    """How each actor gets its model: the driver's OpenVINO IR (``ir``: xml and bin bytes), or
+    ``load_model(loader, backend=...)`` on the actor."""
+
+    loader: str
+    name: str
+    backend: str | None
+    labels: tuple[str, ...]
+    min_frames: int
+    ir: tuple[bytes, bytes] | None = None
+
+
+def _no_reference(_x):
+    raise ModelError("this model was shipped as OpenVINO IR and has no TensorFlow reference path")
+
+
+def _plan_model(model, ship_ir: bool) -> _ModelPlan:
+    """The plan for ``model`` (a VideoModel, or a name loaded here once: the driver checks the model and names
+    it in the results file's settings exactly as a local run does). With ``ship_ir`` and the native K400 model
+    on OpenVINO, the IR the driver runs (compiled once, cached, checked against TF) is read to be shipped."""
+    from ..models import K400_WEIGHTS_KEY, VideoModel, load_model
+    from ..models.backends import compiled_openvino_model
+
+    if not isinstance(model, VideoModel):
+        model = load_model(model)
+    loader = _LOADER_NAMES.get(model.name, model.source or model.name)
+    ir = None
+    if ship_ir and model.backend == "openvino" and loader == "kinetics-400" and model.keras_model is not None:
+        xml, _ = compiled_openvino_model(model.keras_model, K400_WEIGHTS_KEY)
+        ir = (xml.read_bytes(), xml.with_suffix(".bin").read_bytes())
+    return _ModelPlan(loader, model.name, model.backend, tuple(model.labels), model.min_frames, ir)
+
+
+def _build_model(plan: _ModelPlan, threads: int):
+    """The model an actor runs (built on the actor: nothing TensorFlow crosses the network)."""
+    from ..models import VideoModel, load_model
+
+    if plan.ir is None:
+        return load_model(plan.loader, backend=plan.backend, threads=threads)
+    from ..models.backends import OpenVINORunner
+
+    folder = Path(tempfile.mkdtemp(prefix="vidwidget-ir-"))
+    try:
+        (folder / "model.xml").write_bytes(plan.ir[0])
+        (folder / "model.bin").write_bytes(plan.ir[1])
+        runner = OpenVINORunner(folder / "model.xml", threads)  # reads the weights into memory (no mmap)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return VideoModel(plan.name, plan.labels, _no_reference, min_frames=plan.min_frames, backend="openvino",
+                      runner=runner)
+
+
+def actor_threads() -> int:
+    """Threads for this actor's model: the CPUs Ray assigned to it (at least one)."""
+    import ray
+
+    cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1.0)
+    return max(1, int(cpus + 0.5))
+
+
+class _Predictor:
+    """Ray Data actor: one model per actor; predicts one decoded group per call and returns its rows as JSON."""
+
+    def __init__(self, plan: _ModelPlan, top_k: int) -> None:
+        started = time.perf_counter()
+        self.model = _build_model(plan, actor_threads())
+        self.top_k = top_k
+        self.start_seconds = time.perf_counter() - started
+
+    def __call__(self, batch: dict) -> dict:
+        from .evaluate import run_batch
+
+        rows: list[str] = []
+        for clips_json, frames in zip(batch["clips"], batch["frames"], strict=True):
+            clips = json.loads(str(clips_json))
+            good = iter(np.asarray(frames))
+            items = [(_clip_of(d), next(good) if d["error"] is None else None, d["error"]) for d in clips]
+            rows += [json.dumps(r) for r in run_batch(self.model, items, self.top_k)]
+        part_errors = [str(e) for e in batch.get("part_error", ()) if str(e)]
+        rows += [json.dumps({"part_error": e}) for e in part_errors]
+        return {"row": np.array(rows, dtype=object)}
+
+
+# ---- the driver -----------------------------------------------------------------------------------------------
+
+
+def _groups(clips: list[Clip], batch_size: int) -> list[dict]:
+    return [{"clips": json.dumps([_clip_dict(c) for c in clips[i:i + batch_size]])}
+            for i in range(0, len(clips), batch_size)]
+
+
+def _resources(ray, engine: RayEngine) -> tuple[int, float, float]:
+    """(actors, CPUs per actor, CPUs per decode task) for this cluster and ``engine``."""
+    alive = [n for n in ray.nodes() if n.get("Alive")]
+    node_cpus = min((n["Resources"].get("CPU", 0.0) for n in alive), default=0.0)
+    if node_cpus <= 0:
+        raise VidwidgetError("the Ray cluster has no node with CPUs; start nodes with --num-cpus >= 1")
+    reserve = 0.5 if node_cpus <= 2 else 1.0
+    decode = engine.decode_cpus if engine.decode_cpus is not None else reserve
+    actor = engine.actor_cpus if engine.actor_cpus is not None else max(0.5, node_cpus - decode)
+    actors = engine.actors if engine.actors is not None else max(1, len(alive))
+    return actors, actor, decode
+
+
+@contextlib.contextmanager
+def _connected(address: str | None):
+    """Connect this process to Ray (left connected if it already was; else disconnected at the end)."""
+    ray = import_ray()
+    if ray.is_initialized():
+        yield ray
+        return
+    ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING, configure_logging=False)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def _kinetics_source(source: KineticsParts, done: set[str]) -> tuple[list[str], set[str], dict, int | None]:
+    """(part URLs, wanted clip ids, id -> (label, start, end), clip limit) for streaming ``source``."""
+    ann = source.dataset.annotations.drop_duplicates("clip_id")
+    labels = ann["label"] if "label" in ann.columns else pd.Series([None] * len(ann), index=ann.index)
+    info = {cid: (lab if isinstance(lab, str) else None, float(s), float(e))
+            for cid, lab, s, e in zip(ann["clip_id"], labels, ann["time_start"], ann["time_end"], strict=True)}
+    wanted = set(info) - done
+    limit = None
+    if source.num_clips is not None:
+        limit = max(0, source.num_clips - len(done & set(info)))
+    return source.part_urls(), wanted, info, limit
+
+
+def evaluate_on_ray(clips, model, *, engine: RayEngine, num_frames: int | None, batch_size: int, top_k: int,
+                    mode: str, on_batch, cancel, progress: bool, output, cache) -> pd.DataFrame:
+    """:func:`~vidwidget.inference.evaluate` on Ray (see the module docstring); same arguments and result."""
+    from .evaluate import as_clips
+
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    import_ray()  # fail early, before the model is loaded, when the extra is missing
+    plan = _plan_model(model, engine.ship_ir)
+    if num_frames is not None and num_frames < plan.min_frames:
+        raise ValueError(f"{plan.name} needs num_frames ≥ {plan.min_frames}, got {num_frames}")
+    columns = result_columns(top_k)
+    store, done_frames, done = None, [], set()
+    if output is not None:
+        settings = {"model": plan.name, "num_frames": num_frames, "top_k": top_k, "mode": mode}
+        store = ResultsFile(output, settings, columns)
+        previous = store.read()
+        if not previous.empty:
+            done_frames.append(previous)
+            done = set(previous["clip_id"].astype(str))
+    args = (num_frames, mode, plan.min_frames, cache)
+    started = time.perf_counter()
+    if not isinstance(clips, KineticsParts):
+        clips = [c for c in as_clips(clips) if c.id not in done]
+    new: list[dict] = []
+    part_errors: list[str] = []
+    cancelled = False
+    ordered: dict[str, int] = {}
+    if isinstance(clips, KineticsParts) or clips:
+        with _connected(engine.address) as ray:
+            ds, expected, ordered = _pipeline(ray, engine, clips, done, plan, batch_size, top_k, args)
+            if expected != 0:
+                new, part_errors, cancelled = _collect(ds, done, expected, plan.name, store, on_batch, cancel,
+                                                       progress, top_k)
+    frame = results_frame(new, top_k)
+    if ordered:
+        frame = frame.iloc[np.argsort([ordered.get(c, len(ordered)) for c in frame["clip_id"]], kind="stable")]
+    result = pd.concat([*done_frames, frame], ignore_index=True) if done_frames else frame
+    result = result.reindex(columns=columns).reset_index(drop=True)
+    result.attrs.update(cancelled=cancelled, seconds=time.perf_counter() - started, model=plan.name,
+                        engine="ray", computed=len(new), part_errors=part_errors)
+    return result
+
+
+def _pipeline(ray, engine: RayEngine, clips, done: set[str], plan: _ModelPlan, batch_size: int, top_k: int,
+              args: tuple):
+    """The Ray Data pipeline for ``clips`` (a list of clips to do, or KineticsParts): (dataset, clips expected
+    or None when unknown, input order of the clips)."""
+    from ray.data import ActorPoolStrategy, DataContext
+
+    context = DataContext.get_current()
+    context.enable_progress_bars = False  # progress is ours (tqdm / on_batch), as for local runs
+    context.print_on_execution_start = False
+    actors, actor_cpus, decode_cpus = _resources(ray, engine)
+    ordered: dict[str, int] = {}
+    if isinstance(clips, KineticsParts):
+        urls, wanted, info, limit = _kinetics_source(clips, done)
+        expected = limit
+        ds = ray.data.from_items([{"url": u} for u in urls], override_num_blocks=max(1, len(urls)))
+        # with a clip limit the parts are read one after another, in order, so the first clips are taken (as
+        # a local download would); the whole split is read by as many tasks in parallel as the cluster fits
+        ds = ds.map_batches(_stream_parts, batch_size=1, num_cpus=decode_cpus, max_retries=TASK_RETRIES,
+                            concurrency=1 if limit is not None else None,
+                            fn_kwargs={"shared": ray.put((wanted, info)), "limit": limit, "batch_size": batch_size,
+                                       "args": args})
+    else:
+        expected = len(clips)
+        ordered = {c.id: i for i, c in enumerate(clips)}
+        groups = _groups(clips, batch_size)
+        ds = ray.data.from_items(groups, override_num_blocks=max(1, len(groups)))
+        ds = ds.map(_decode_row, num_cpus=decode_cpus, max_retries=TASK_RETRIES, fn_kwargs={"args": args})
+    ds = ds.map_batches(_Predictor, fn_constructor_args=(plan, top_k), batch_size=1, batch_format="numpy",
+                        num_cpus=actor_cpus, compute=ActorPoolStrategy(min_size=1, max_size=actors),
+                        max_restarts=ACTOR_RESTARTS, max_task_retries=TASK_RETRIES)
+    return ds, expected, ordered
+
+
+def _collect(ds, done: set[str], expected: int | None, name: str, store: ResultsFile | None, on_batch, cancel,
+             progress: bool, top_k: int) -> tuple[list[dict], list[str], bool]:
+    """Stream result rows from the cluster: drop rows of clips already seen (a retried task's second answer),
+    append each batch to the results file, report it, and stop when cancelled or when a limit is reached."""
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=expected, unit="clip", desc=f"{name} (ray)")
+    seen = set(done)
+    new: list[dict] = []
+    part_errors: list[str] = []
+    cancelled = False
+    try:
+        for batch in ds.iter_batches(batch_size=None, batch_format="numpy", prefetch_batches=1):
+            rows = []
+            for text in batch["row"]:
+                row = json.loads(str(text))
+                if "part_error" in row:
+                    log.warning("a Kinetics part could not be read to the end: %s", row["part_error"])
+                    part_errors.append(row["part_error"])
+                elif row["clip_id"] not in seen and (expected is None or len(new) + len(rows) < expected):
+                    seen.add(row["clip_id"])
+                    rows.append(row)
+            if rows:
+                frame = results_frame(rows, top_k)
+                if store is not None:
+                    store.append(frame)
+                new += rows
+                if bar is not None:
+                    bar.update(len(rows))
+                if on_batch is not None:
+                    on_batch(frame)
+            if cancel is not None and cancel.is_set():
+                cancelled = True
+                break
+            if expected is not None and len(new) >= expected:
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    return new, part_errors, cancelled
