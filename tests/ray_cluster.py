@@ -1,4 +1,4 @@
-"""A real two-node Ray cluster on 127.0.0.1 for tests and benchmarks: a head and one more node, each a
+"""A real two-node Ray cluster on the loopback interface (127.0.0.x) for tests and benchmarks: a head and one more node, each a
 ``ray start --block`` process in its own session, so stopping the cluster kills exactly its processes
 (raylets, workers, agents) and nothing else on the machine — never ``ray stop``, which is machine-wide.
 
@@ -22,17 +22,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: For the head and the drivers: Ray resolves the local node to 127.0.0.1 instead of the machine's outward
-#: address (Ray's own switch for single-machine clusters; a joining node refuses it, so nodes that join get
-#: their own loopback address 127.0.0.2, 127.0.0.3, ... instead).
-LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+#: Environment for the nodes and the drivers that connect to them (no usage reports).
+LOOPBACK_ENV = {"RAY_USAGE_STATS_ENABLED": "0"}
+#: Loopback addresses of the nodes: the head on 127.0.0.2, joining nodes on .3, .4, ... Ray rewrites a node
+#: address of 127.0.0.1 (or localhost) to the machine's outward address in multi-node mode, which other
+#: loopback addresses keep it from doing: every process of the cluster listens on the loopback interface.
+HEAD_IP = "127.0.0.2"
 # A loaded 2-core machine starts Ray's Python agents slowly; the raylet must wait for them, not abort.
 _SLOW_START_ENV = {"RAY_agent_register_timeout_ms": "300000"}
 
 
 def free_port() -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind(("127.0.0.1", 0))  # free on the loopback interface
         return s.getsockname()[1]
 
 
@@ -157,19 +159,17 @@ class LocalRayCluster:
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{HEAD_IP}:{self.port}"
 
-    def _env(self, head: bool = True) -> dict[str, str]:
-        base = {k: v for k, v in os.environ.items() if k != "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"}
-        loopback = LOOPBACK_ENV if head else {"RAY_USAGE_STATS_ENABLED": "0"}
-        return {**base, **self.env, **loopback, **_SLOW_START_ENV}
+    def _env(self) -> dict[str, str]:
+        return {**os.environ, **self.env, **LOOPBACK_ENV, **_SLOW_START_ENV}
 
-    def _start(self, name: str, args: list[str], ip: str = "127.0.0.1") -> RayNode:
+    def _start(self, name: str, args: list[str], ip: str = HEAD_IP) -> RayNode:
         log = self.temp_dir / f"{name}.log"
         common = ["--block", f"--node-ip-address={ip}", f"--num-cpus={self.num_cpus}",
                   f"--object-store-memory={self.object_store_bytes}", "--disable-usage-stats", *_node_ports()]
         with open(log, "wb") as out:
-            proc = subprocess.Popen([_ray_executable(), "start", *args, *common], env=self._env(ip == "127.0.0.1"),
+            proc = subprocess.Popen([_ray_executable(), "start", *args, *common], env=self._env(),
                                     stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True, preexec_fn=_start_boost)
         node = RayNode(proc, log)
@@ -184,7 +184,7 @@ class LocalRayCluster:
 
     def add_node(self) -> RayNode:
         self.joined += 1
-        return self._start(f"node{self.joined}", [f"--address={self.address}"], ip=f"127.0.0.{self.joined + 1}")
+        return self._start(f"node{self.joined}", [f"--address={self.address}"], ip=f"127.0.0.{self.joined + 2}")
 
     def wait_nodes(self, count: int, timeout: float = 240) -> None:
         """Wait until ``count`` nodes are alive in the cluster (queried from a short-lived driver process)."""

@@ -62,11 +62,13 @@ def assert_same_results(local: pd.DataFrame, remote: pd.DataFrame) -> None:
     assert remote["clip_id"].is_unique and local["clip_id"].is_unique
     assert set(remote["clip_id"]) == set(local["clip_id"])
     merged = local.merge(remote, on="clip_id", suffixes=("_local", "_ray"))
+    assert merged["error_local"].isna().equals(merged["error_ray"].isna())
+    merged = merged[merged["error_local"].isna()]
+    assert len(merged) > 0
     for i in range(1, 6):
         assert (merged[f"pred_{i}_local"] == merged[f"pred_{i}_ray"]).all(), f"pred_{i} differs"
         diff = np.abs(merged[f"score_{i}_local"].astype(float) - merged[f"score_{i}_ray"].astype(float))
         assert float(diff.max()) <= 1e-5, f"score_{i} differs by {float(diff.max())}"
-    assert merged["error_local"].isna().equals(merged["error_ray"].isna())
 
 
 def test_ray_equals_local_on_shared_clips(address, k400, tmp_path):

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -84,11 +85,17 @@ def _clip_of(d: dict) -> Clip:
                 end=d["end"])
 
 
-def _decoded_row(items: list[tuple[Clip, np.ndarray | None, str | None]], frames_hint: int) -> dict:
-    """One dataset row per group: the clips (JSON, with their decode errors) and the good clips' frames."""
+def _decoded_row(items: list[tuple[Clip, np.ndarray | None, str | None]]) -> dict:
+    """One dataset row per group: the clips (JSON, with their decode errors) and the good clips' uint8 frames
+    as raw bytes with their shape (plain bytes move through Arrow as they are, whatever the shape)."""
     good = [f for _, f, err in items if err is None]
-    frames = np.stack(good) if good else np.zeros((0, frames_hint, 224, 224, 3), np.uint8)
-    return {"clips": json.dumps([_clip_dict(c, err) for c, _, err in items]), "frames": frames}
+    frames = np.stack(good) if good else np.zeros((0,), np.uint8)
+    return {"clips": json.dumps([_clip_dict(c, err) for c, _, err in items]), "frames": frames.tobytes(),
+            "shape": json.dumps(frames.shape)}
+
+
+def _frames_of(data, shape) -> np.ndarray:
+    return np.frombuffer(data, np.uint8).reshape(json.loads(str(shape)))
 
 
 def _decode_group(clips: list[Clip], num_frames: int | None, mode: str, min_frames: int, cache) -> dict:
@@ -96,7 +103,7 @@ def _decode_group(clips: list[Clip], num_frames: int | None, mode: str, min_fram
 
     n, errors = (num_frames, {}) if num_frames is not None else _seed_rule_frames(clips, min_frames)
     items = [(c, None, errors[c.id]) if c.id in errors else _load_item(c, n, mode, cache) for c in clips]
-    return _decoded_row(items, n)
+    return _decoded_row(items)
 
 
 def _decode_row(row: dict, *, args: tuple) -> dict:
@@ -156,8 +163,7 @@ def _stream_part(url: str, wanted: set[str], info: dict[str, tuple], limit: int 
             if item is done:
                 break
         if failure:
-            yield {"clips": json.dumps([]), "frames": np.zeros((0, 1, 224, 224, 3), np.uint8),
-                   "part_error": failure[0]}
+            yield {**_decoded_row([]), "part_error": failure[0]}
     finally:
         stop.set()
         thread.join(30)
@@ -171,8 +177,8 @@ def _stream_parts(batch: dict, *, shared, limit: int | None, batch_size: int, ar
     wanted, info = ray.get(shared) if isinstance(shared, ray.ObjectRef) else shared
     for url in batch["url"]:
         for row in _stream_part(str(url), wanted, info, limit, batch_size, args):
-            yield {"clips": np.array([row["clips"]], dtype=object), "frames": row["frames"][None],
-                   "part_error": np.array([row.get("part_error", "")], dtype=object)}
+            row.setdefault("part_error", "")
+            yield {k: np.array([v], dtype=object) for k, v in row.items()}
 
 
 # ---- the model in an actor ------------------------------------------------------------------------------------
@@ -252,9 +258,9 @@ class _Predictor:
         from .evaluate import run_batch
 
         rows: list[str] = []
-        for clips_json, frames in zip(batch["clips"], batch["frames"], strict=True):
+        for clips_json, data, shape in zip(batch["clips"], batch["frames"], batch["shape"], strict=True):
             clips = json.loads(str(clips_json))
-            good = iter(np.asarray(frames))
+            good = iter(_frames_of(data, shape))
             items = [(_clip_of(d), next(good) if d["error"] is None else None, d["error"]) for d in clips]
             rows += [json.dumps(r) for r in run_batch(self.model, items, self.top_k)]
         part_errors = [str(e) for e in batch.get("part_error", ()) if str(e)]
@@ -364,6 +370,7 @@ def _pipeline(ray, engine: RayEngine, clips, done: set[str], plan: _ModelPlan, b
     context.enable_progress_bars = False  # progress is ours (tqdm / on_batch), as for local runs
     context.print_on_execution_start = False
     actors, actor_cpus, decode_cpus = _resources(ray, engine)
+    task_retries = partial(dict, max_retries=TASK_RETRIES)
     ordered: dict[str, int] = {}
     if isinstance(clips, KineticsParts):
         urls, wanted, info, limit = _kinetics_source(clips, done)
@@ -371,7 +378,7 @@ def _pipeline(ray, engine: RayEngine, clips, done: set[str], plan: _ModelPlan, b
         ds = ray.data.from_items([{"url": u} for u in urls], override_num_blocks=max(1, len(urls)))
         # with a clip limit the parts are read one after another, in order, so the first clips are taken (as
         # a local download would); the whole split is read by as many tasks in parallel as the cluster fits
-        ds = ds.map_batches(_stream_parts, batch_size=1, num_cpus=decode_cpus, max_retries=TASK_RETRIES,
+        ds = ds.map_batches(_stream_parts, batch_size=1, num_cpus=decode_cpus, ray_remote_args_fn=task_retries,
                             concurrency=1 if limit is not None else None,
                             fn_kwargs={"shared": ray.put((wanted, info)), "limit": limit, "batch_size": batch_size,
                                        "args": args})
@@ -380,10 +387,10 @@ def _pipeline(ray, engine: RayEngine, clips, done: set[str], plan: _ModelPlan, b
         ordered = {c.id: i for i, c in enumerate(clips)}
         groups = _groups(clips, batch_size)
         ds = ray.data.from_items(groups, override_num_blocks=max(1, len(groups)))
-        ds = ds.map(_decode_row, num_cpus=decode_cpus, max_retries=TASK_RETRIES, fn_kwargs={"args": args})
+        ds = ds.map(_decode_row, num_cpus=decode_cpus, ray_remote_args_fn=task_retries, fn_kwargs={"args": args})
     ds = ds.map_batches(_Predictor, fn_constructor_args=(plan, top_k), batch_size=1, batch_format="numpy",
                         num_cpus=actor_cpus, compute=ActorPoolStrategy(min_size=1, max_size=actors),
-                        max_restarts=ACTOR_RESTARTS, max_task_retries=TASK_RETRIES)
+                        ray_remote_args_fn=partial(dict, max_restarts=ACTOR_RESTARTS, max_task_retries=TASK_RETRIES))
     return ds, expected, ordered
 
 
