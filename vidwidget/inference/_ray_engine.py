@@ -21,7 +21,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -36,10 +35,6 @@ from .sources import KineticsParts
 log = logging.getLogger(__name__)
 
 RAY_EXTRA = "pip install 'vidwidget[ray]'"
-#: Restarts of a model actor (e.g. its node died) and retries of its tasks before the run fails.
-ACTOR_RESTARTS = 4
-#: Retries of a decode or part-streaming task whose worker or node died.
-TASK_RETRIES = 4
 # Loader names of the models vidwidget names itself (VideoModel.name -> load_model name).
 _LOADER_NAMES = {"i3d-kinetics-400": "kinetics-400", "i3d-kinetics-600": "kinetics-600",
                  "i3d-kinetics-400-hub": "hub:kinetics-400"}
@@ -370,7 +365,6 @@ def _pipeline(ray, engine: RayEngine, clips, done: set[str], plan: _ModelPlan, b
     context.enable_progress_bars = False  # progress is ours (tqdm / on_batch), as for local runs
     context.print_on_execution_start = False
     actors, actor_cpus, decode_cpus = _resources(ray, engine)
-    task_retries = partial(dict, max_retries=TASK_RETRIES)
     ordered: dict[str, int] = {}
     if isinstance(clips, KineticsParts):
         urls, wanted, info, limit = _kinetics_source(clips, done)
@@ -378,7 +372,7 @@ def _pipeline(ray, engine: RayEngine, clips, done: set[str], plan: _ModelPlan, b
         ds = ray.data.from_items([{"url": u} for u in urls], override_num_blocks=max(1, len(urls)))
         # with a clip limit the parts are read one after another, in order, so the first clips are taken (as
         # a local download would); the whole split is read by as many tasks in parallel as the cluster fits
-        ds = ds.map_batches(_stream_parts, batch_size=1, num_cpus=decode_cpus, ray_remote_args_fn=task_retries,
+        ds = ds.map_batches(_stream_parts, batch_size=1, num_cpus=decode_cpus,
                             concurrency=1 if limit is not None else None,
                             fn_kwargs={"shared": ray.put((wanted, info)), "limit": limit, "batch_size": batch_size,
                                        "args": args})
@@ -387,10 +381,12 @@ def _pipeline(ray, engine: RayEngine, clips, done: set[str], plan: _ModelPlan, b
         ordered = {c.id: i for i, c in enumerate(clips)}
         groups = _groups(clips, batch_size)
         ds = ray.data.from_items(groups, override_num_blocks=max(1, len(groups)))
-        ds = ds.map(_decode_row, num_cpus=decode_cpus, ray_remote_args_fn=task_retries, fn_kwargs={"args": args})
+        ds = ds.map(_decode_row, num_cpus=decode_cpus, fn_kwargs={"args": args})
     ds = ds.map_batches(_Predictor, fn_constructor_args=(plan, top_k), batch_size=1, batch_format="numpy",
-                        num_cpus=actor_cpus, compute=ActorPoolStrategy(min_size=1, max_size=actors),
-                        ray_remote_args_fn=partial(dict, max_restarts=ACTOR_RESTARTS, max_task_retries=TASK_RETRIES))
+                        num_cpus=actor_cpus, compute=ActorPoolStrategy(min_size=1, max_size=actors))
+    # Fault tolerance is Ray Data's: a model actor whose node dies is restarted elsewhere and its tasks retried
+    # there (max_restarts=-1, max_task_retries=-1); a decode task is retried on another node (Ray's
+    # max_retries=3), its lost outputs rebuilt from lineage. The driver drops any second answer for a clip.
     return ds, expected, ordered
 
 
