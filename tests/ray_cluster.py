@@ -1,9 +1,9 @@
-"""A real two-node Ray cluster on the loopback interface (127.0.0.x) for tests and benchmarks: a head and one more node, each a
-``ray start --block`` process in its own session, so stopping the cluster kills exactly its processes
+"""A real two-node Ray cluster on the loopback interface (127.0.0.x) for tests and benchmarks: a head and one
+more node, each a ``ray start --block`` process in its own session, so stopping the cluster kills exactly its processes
 (raylets, workers, agents) and nothing else on the machine — never ``ray stop``, which is machine-wide.
 
-Every port is chosen free on 127.0.0.1 (Ray's fixed defaults would collide with a second cluster), the
-dashboard is off, the object store is small, and Ray is told to stay on the loopback interface.
+Every port is chosen free (Ray's fixed defaults would collide with a second cluster), the dashboard is off,
+the object store is small, and every node has a loopback address (the head 127.0.0.2, see HEAD_IP).
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ class RayNode:
 
 @dataclass
 class LocalRayCluster:
-    """A head and extra nodes on 127.0.0.1, started with ``ray start`` and always killed by :meth:`stop`."""
+    """A head and extra nodes on loopback addresses, started with ``ray start`` and always killed by :meth:`stop`."""
 
     num_cpus: int = 1
     object_store_bytes: int = 150 * 1024 * 1024

@@ -244,10 +244,8 @@ class _Predictor:
     """Ray Data actor: one model per actor; predicts one decoded group per call and returns its rows as JSON."""
 
     def __init__(self, plan: _ModelPlan, top_k: int) -> None:
-        started = time.perf_counter()
         self.model = _build_model(plan, actor_threads())
         self.top_k = top_k
-        self.start_seconds = time.perf_counter() - started
 
     def __call__(self, batch: dict) -> dict:
         from .evaluate import run_batch
