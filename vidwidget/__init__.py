@@ -26,6 +26,7 @@ _LAZY = {
     "load_and_resize_video": "seed", "make_video_table": "seed", "predict": "seed", "resample_video": "seed",
     "store_results_in_dataframe": "seed", "video_acceptable": "seed",
     "VideoExplorer": "widgets", "DatasetBrowser": "widgets", "ClipPlayer": "widgets", "PredictionPanel": "widgets",
+    "AnalysisPanel": "widgets",
 }
 
 
