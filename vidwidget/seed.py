@@ -7,7 +7,6 @@ moving the notebook.
 
 from __future__ import annotations
 
-import base64
 import html
 import os
 import time
@@ -22,7 +21,8 @@ from .errors import VidwidgetError
 from .inference import evaluate as _evaluate
 from .inference.results import prediction_row, results_frame, top_k_accuracy
 from .models import Prediction, VideoModel, load_model
-from .video import ClipCache, browser_preview, load_clip, probe, resample_indices
+from .report import video_tag
+from .video import ClipCache, load_clip, probe, resample_indices
 
 
 def load_and_resize_video(path: str | os.PathLike, num_frames: int | None = None, *, mode: str = "crop",
@@ -144,13 +144,7 @@ def make_video_table(videos: Sequence[str | os.PathLike] | pd.DataFrame, labels:
     cells = []
     for i, (path, caption) in enumerate(zip(paths, captions, strict=True)):
         name = html.escape(Path(path).name)
-        try:
-            data = base64.b64encode(browser_preview(path, max_width=max_width).read_bytes()).decode("ascii")
-            media = (f'<video controls muted loop playsinline style="max-width:{max_width}px" '
-                     f'src="data:video/mp4;base64,{data}"></video>')
-        except Exception as exc:  # one broken clip must not break the table
-            media = f"<div>cannot show this clip: {html.escape(str(exc))}</div>"
-        cells.append(f"<td>{media}<div>{i}: {name}</div><div>{html.escape(caption)}</div></td>")
+        cells.append(f"<td>{video_tag(path, max_width)}<div>{i}: {name}</div><div>{html.escape(caption)}</div></td>")
     rows = ["<tr>" + "".join(cells[i : i + columns]) + "</tr>" for i in range(0, len(cells), columns)]
     markup = "<table>" + "".join(rows) + "</table>"
     try:
