@@ -27,6 +27,7 @@ _LAZY = {
     "store_results_in_dataframe": "seed", "video_acceptable": "seed",
     "VideoExplorer": "widgets", "DatasetBrowser": "widgets", "ClipPlayer": "widgets", "PredictionPanel": "widgets",
     "AnalysisPanel": "widgets",
+    "save_report": "report",
 }
 
 
