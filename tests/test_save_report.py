@@ -191,6 +191,21 @@ def test_numbers_follow_the_full_table_after_filtering(clips, tmp_path):
     assert [a["id"] for a in page.find("article")] == ["clip-10", "clip-20"]
 
 
+def test_a_seed_style_table_without_paths_or_errors(tmp_path):
+    """The seed's columns only (YouTube_Id, Ground_Truth, pred_i, score_i): no clip_id, path nor error."""
+    import pandas as pd
+
+    df = pd.DataFrame({"YouTube_Id": ["abc", "def"], "Ground_Truth": ["yoga", "zumba"],
+                       "pred_1": ["yoga", "yoga"], "score_1": [0.9, 0.6], "pred_2": ["zumba", "zumba"],
+                       "score_2": [0.05, 0.3]})
+    page = Page(vw.save_report(df, tmp_path / "seed.html").read_text(encoding="utf-8"))
+    assert not page.problems and "top-1 accuracy" in page.all_text and "top-2 accuracy" in page.all_text
+    assert [a["class"].split()[1] for a in page.find("article")] == ["correct", "top-k"]
+    assert "abc" in page.all_text and page.all_text.count("no video file recorded for this clip") == 2
+    panel = vw.AnalysisPanel(df)
+    assert panel.summary["top1"] == 0.5 and panel.confusions == [{"true": "zumba", "predicted": "yoga", "clips": 1}]
+
+
 def test_empty_and_unlabelled_tables_say_so(tmp_path):
     page = Page(vw.save_report(results_frame([], 5), tmp_path / "e.html").read_text(encoding="utf-8"))
     assert "No results in this table." in page.all_text and not page.problems

@@ -97,7 +97,8 @@ def _card(number: int, row: dict, outcome: str, k: int, max_width: int, previews
     truth = row.get("Ground_Truth")
     truth = None if _missing(truth) else str(truth)
     path = row.get("path")
-    name = Path(str(path)).name if not _missing(path) and str(path) else str(row.get("clip_id", ""))
+    has_path = not _missing(path) and bool(str(path))
+    name = Path(str(path)).name if has_path else str(row.get("clip_id", row.get("YouTube_Id", "")))
     items = []
     for i in range(1, k + 1):
         label = row.get(f"pred_{i}")
