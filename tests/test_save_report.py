@@ -186,9 +186,9 @@ def test_numbers_follow_the_full_table_after_filtering(clips, tmp_path):
     page = Page(out.read_text(encoding="utf-8"))
     assert [a["id"] for a in page.find("article")] == ["clip-2", "clip-3"]
     assert not page.find("video")
-    numbered = df.assign(number=[10, 20, 30, 40, 50, 60, 70]).iloc[:2]
+    numbered = df.assign(number=[10, None, 30, 40, 50, 60, 70]).iloc[:3]
     page = Page(vw.save_report(numbered, tmp_path / "n.html", previews=False).read_text(encoding="utf-8"))
-    assert [a["id"] for a in page.find("article")] == ["clip-10", "clip-20"]
+    assert [a["id"] for a in page.find("article")] == ["clip-10", "clip-2", "clip-30"]  # no number: its position
 
 
 def test_a_seed_style_table_without_paths_or_errors(tmp_path):

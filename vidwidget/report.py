@@ -60,7 +60,7 @@ def _e(value: Any) -> str:
 
 
 def _percent(value: float | None) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{round(value * 100, 1):g}%"
+    return "–" if _missing(value) else f"{round(value * 100, 1):g}%"
 
 
 def _plural(n: int, one: str, many: str | None = None) -> str:
@@ -68,14 +68,15 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
 
 
 def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    """None, NaN, NaT or pd.NA: a cell with nothing in it."""
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
 
 
 def _clip_numbers(df: pd.DataFrame) -> list[int]:
     """Each row's clip number: a ``number`` column when the table has one (the explorer's grid numbers), else
     the row's integer index + 1, so a filtered table keeps the numbers of the full one, else its position."""
     if "number" in df.columns:
-        return [int(n) for n in df["number"]]
+        return [pos if _missing(n) else int(n) for pos, n in enumerate(df["number"], start=1)]
     if pd.api.types.is_integer_dtype(df.index):
         return [int(i) + 1 for i in df.index]
     return list(range(1, len(df) + 1))
