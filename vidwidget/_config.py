@@ -45,3 +45,17 @@ def kinetics_url() -> str:
 def labels_url() -> str:
     """Base URL (or local folder) holding ``label_map.txt`` and ``label_map_600.txt`` (``VIDWIDGET_LABELS_URL``)."""
     return _as_url(os.environ.get("VIDWIDGET_LABELS_URL", LABELS_URL))
+
+
+#: Largest frame decoded, in pixels (8192×8192); ``VIDWIDGET_MAX_PIXELS`` overrides it.
+MAX_PIXELS = 8192 * 8192
+
+
+def max_pixels() -> int:
+    """Frames with more pixels than this are refused before decoding (``VIDWIDGET_MAX_PIXELS``), so a tiny file
+    claiming a huge picture cannot allocate gigabytes."""
+    value = os.environ.get("VIDWIDGET_MAX_PIXELS", "").strip()
+    try:
+        return max(1, int(value)) if value else MAX_PIXELS
+    except ValueError:
+        raise ValueError(f"VIDWIDGET_MAX_PIXELS must be a whole number of pixels, got {value!r}") from None

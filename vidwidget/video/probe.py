@@ -7,6 +7,7 @@ from pathlib import Path
 
 import av
 
+from .._config import max_pixels
 from ..errors import VideoError
 from ._container import ffmpeg_reason, open_video
 from ._orientation import detect_orientation
@@ -88,9 +89,11 @@ def probe(path: str | Path) -> VideoInfo:
                 "Re-download or re-encode it."
             )
         if first is None:
+            unsized = not (stream.codec_context.width and stream.codec_context.height)
+            limit = f" or its frames exceed the {max_pixels():,}-pixel limit (VIDWIDGET_MAX_PIXELS)" if unsized else ""
             raise VideoError(
                 f"No frame of {p} could be decoded ({count} packets of {stream.codec_context.name} data "
-                "found); the file is corrupt or truncated. Re-download or re-encode it."
+                f"found); the file is corrupt or truncated{limit}. Re-download or re-encode it."
             )
         orientation = detect_orientation(first, stream.metadata)
         sar = stream.sample_aspect_ratio
