@@ -54,8 +54,24 @@ MAX_PIXELS = 8192 * 8192
 def max_pixels() -> int:
     """Frames with more pixels than this are refused before decoding (``VIDWIDGET_MAX_PIXELS``), so a tiny file
     claiming a huge picture cannot allocate gigabytes."""
-    value = os.environ.get("VIDWIDGET_MAX_PIXELS", "").strip()
+    return _int_env("VIDWIDGET_MAX_PIXELS", MAX_PIXELS)
+
+
+def _int_env(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
     try:
-        return max(1, int(value)) if value else MAX_PIXELS
+        return max(1, int(value)) if value else default
     except ValueError:
-        raise ValueError(f"VIDWIDGET_MAX_PIXELS must be a whole number of pixels, got {value!r}") from None
+        raise ValueError(f"{name} must be a positive whole number, got {value!r}") from None
+
+
+def max_download_bytes() -> int:
+    """Most bytes one download of unknown size may bring (``VIDWIDGET_MAX_DOWNLOAD_BYTES``, default 64 GiB;
+    free disk space bounds it further)."""
+    return _int_env("VIDWIDGET_MAX_DOWNLOAD_BYTES", 64 << 30)
+
+
+def max_member_bytes() -> int:
+    """Largest archive member accepted, extracted or skipped (``VIDWIDGET_MAX_MEMBER_BYTES``, default 2 GiB;
+    a Kinetics clip is a few MB)."""
+    return _int_env("VIDWIDGET_MAX_MEMBER_BYTES", 2 << 30)
