@@ -16,8 +16,8 @@ from ..errors import VideoError
 from .decode import check_read_args, read_frames
 from .preprocess import Mode
 
-CACHE_VERSION = 1
-"""Bump when the decoded/preprocessed output changes, so stale entries are never read."""
+CACHE_VERSION = 2
+"""Bump when the decoded/preprocessed output changes, so stale entries are never read (2: FFmpeg's scaler)."""
 
 
 def _digest(obj: object, n: int = 16) -> str:
