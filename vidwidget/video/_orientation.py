@@ -113,6 +113,11 @@ def orientation_from_tag(degrees: int) -> Orientation:
 
 def frame_display_matrix(frame: object) -> np.ndarray | None:
     """The display matrix attached to a decoded PyAV frame, or None."""
+    if hasattr(frame, "reformat"):
+        # PyAV 18 never frees a frame once its side_data has been looked at (measured: one decoded picture per
+        # call, 13 MB at 4K), so the side data is read from a 2x2 copy that carries the same side data: at
+        # most that copy stays behind.
+        frame = frame.reformat(width=2, height=2, format="gray", interpolation="POINT")
     side_data = getattr(frame, "side_data", None)
     if side_data is None:
         return None
