@@ -339,6 +339,7 @@ function render({ model, el }) {
   function renderCards() {
     const cards = model.get("cards") || [];
     const keep = new Map();
+    const wanted = [];
     const columns = Math.max(1, Number(model.get("columns")) || 4);
     grid.style.gridTemplateColumns = `repeat(${columns}, minmax(0, 1fr))`;
     for (const card of cards) {
@@ -347,7 +348,7 @@ function render({ model, el }) {
         entry.setBody(card);
       } else {
         entry = { ...renderCard(card, openDetail), url: null };
-        if (card.available) wantVideo(card.id);
+        if (card.available) wanted.push(card.id);
       }
       keep.set(card.id, entry);
     }
@@ -364,6 +365,7 @@ function render({ model, el }) {
     for (let i = queue.length - 1; i >= 0; i--) if (!entries.has(queue[i])) queue.splice(i, 1);
     if (dropped || queue.length !== before) model.send({ type: "cancel" });
     grid.replaceChildren(...[...entries.values()].map((e) => e.card));
+    for (const id of wanted) wantVideo(id);
     renderCounts();
   }
 
