@@ -63,7 +63,11 @@ export function renderBars(result, { ranks = false } = {}) {
 function resultNote(card) {
   const r = card.result;
   if (!r) return null;
-  if (r.error) return h("div", "vw-card-error", `failed: ${r.error}`);
+  if (r.error) {
+    const node = h("div", "vw-card-error", `failed: ${r.error}`);
+    node.title = r.error;
+    return node;
+  }
   if (r.truth && !(r.top || []).some((t) => t.truth)) {
     return h("div", "vw-muted vw-note", `truth not in the top ${(r.top || []).length}: ${r.truth}`);
   }
@@ -466,6 +470,7 @@ function render({ model, el }) {
         if (entry) {
           entry.message.className = "vw-media-msg vw-media-error";
           entry.message.textContent = text;
+          entry.message.title = text;
         }
         if (inDetail) detail.message.textContent = text;
       }

@@ -218,6 +218,7 @@ def test_player_reports_an_unreadable_clip_in_words(video_folder):
     player.handle_request({"type": "video", "id": "broken"}).result(60)
     content, _ = sent.last()
     assert content["type"] == "error" and content["id"] == "broken" and len(content["message"]) > 10
+    assert str(video_folder) not in content["message"] and "broken.mp4" in content["message"]
 
 
 def _results(rows):
@@ -466,6 +467,21 @@ def test_explorer_cancel_keeps_results_and_marks_the_rest(video_folder):
     assert explorer.results.empty and model.calls == 1  # the run stopped after the clip in flight
     assert {c["mark"] for c in explorer.player.cards} == {"cancelled"}
     assert explorer.state == "cancelled"
+    model.gate = None
+    explorer.classify()
+    explorer.wait(60)
+    model.gate = gate = threading.Event()
+    explorer.num_frames = 12  # stale results, then a cancelled re-run: the state says cancelled, and stale
+    model.entered.clear()
+    explorer.classify()
+    assert model.entered.wait(30)
+    explorer.cancel()
+    gate.set()
+    explorer.wait(30)
+    assert explorer.state == "cancelled" and "made with other settings" in explorer.controls.message
+    assert len(explorer.results) == 4 and {c["mark"] for c in explorer.player.cards} == {"cancelled"}
+    explorer.num_frames = 8  # a settings change ends the cancelled state; the results made at 8 are fresh
+    assert explorer.state == "done" and {c["mark"] for c in explorer.player.cards} == {None, "failed"}
 
 
 def test_explorer_slider_change_cancels_a_running_classification(video_folder):

@@ -116,6 +116,10 @@ class JupyterLab:
     def notebook_url(self, name: str) -> str:
         return f"{self.url}/lab/tree/{name}?token={self.token}&reset"
 
+    def notebook7_url(self, name: str) -> str:
+        """The same notebook in Jupyter Notebook 7 (served by this server when the `notebook` package is in)."""
+        return f"{self.url}/notebooks/{name}?token={self.token}"
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-6000:] if self.log_path.exists() else ""
 

@@ -3,7 +3,8 @@ really play (and play on hover), results must arrive from the background thread 
 the grid must filter by outcome, the detail view must open with the model's frames and answer the keyboard,
 stale results must stay until Classify replaces them, offline Kinetics-600 must keep the Kinetics-400 results,
 a cancel must mark the clips it did not reach, an offline `VideoExplorer()` must say so once — and each cell's
-output area must hold the widget and nothing else (no TensorFlow lines, no traceback). Light and dark themes.
+output area must hold the widget and nothing else (no TensorFlow lines, no traceback). Light and dark JupyterLab
+themes, and Jupyter Notebook 7 on the same server.
 Screenshots of each step go to artifacts/e2e/."""
 
 from __future__ import annotations
@@ -52,8 +53,11 @@ def _run_cell(page, index: int) -> None:
 def _only_the_widget(page, index: int) -> None:
     """The cell's output area holds one widget view and nothing else: no stderr block, no traceback, no text."""
     outputs = page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea-output")
-    kinds = outputs.evaluate_all("els => els.map(e => e.getAttribute('data-mime-type') || e.className)")
-    assert len(kinds) == 1 and "widget-view" in kinds[0], kinds
+    kinds = outputs.evaluate_all(
+        "els => els.map(e => [e.getAttribute('data-mime-type'), e.querySelectorAll('.vidwidget-explorer').length,"
+        " e.innerText.slice(0, 300)])")
+    assert len(kinds) == 1 and kinds[0][1] == 1, kinds
+    assert kinds[0][0] in (None, "application/vnd.jupyter.widget-view+json"), kinds
 
 
 def _wait_state(page, state: str, timeout: int = 300_000) -> None:
@@ -89,6 +93,10 @@ def test_video_explorer_in_jupyterlab(tmp_path, shared_videos):
         "print(f'constructed in {constructed:.2f} s; kernel alive, busy =', ex.busy)",
         "print('frames =', ex.num_frames, 'model =', ex.model_name, 'rows =', len(ex.results))",
         "VideoExplorer()  # Kinetics-400 offline",
+    ])
+    write_notebook(lab.root / "notebook7.ipynb", [
+        "from vidwidget.widgets import VideoExplorer\n"
+        f"VideoExplorer({str(videos)!r}, sample_size=3, num_frames=16, columns=3)",
     ])
     lab.start()
     console: list[str] = []
@@ -235,17 +243,34 @@ def test_video_explorer_in_jupyterlab(tmp_path, shared_videos):
                 _only_the_widget(page, 3)
                 _shot(page, "08-offline-kinetics", nth=1)
 
-                # 9. dark theme: the same widget in JupyterLab Dark
+                # 9. Jupyter Notebook 7 (same server): the widget renders, clips play, nothing else in the output
+                nb7 = page.context.new_page()
+                nb7.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+                nb7.goto(lab.notebook7_url("notebook7.ipynb"))
+                nb7.wait_for_selector(".jp-Notebook .jp-Cell .jp-InputArea-editor", timeout=90_000)
+                nb7.wait_for_timeout(2000)
+                _run_cell(nb7, 0)
+                nb7.wait_for_selector(".vidwidget-explorer .vw-card video", timeout=60_000)
+                nb7.wait_for_function(
+                    "() => { const v = [...document.querySelectorAll('.vw-card video')];"
+                    " return v.length === 3 && v.filter(x => x.readyState >= 2 && x.videoWidth > 0).length >= 2; }",
+                    timeout=180_000)
+                nb7.wait_for_function(f"() => {STATE} === 'idle'", timeout=180_000)
+                _only_the_widget(nb7, 0)
+                _shot(nb7, "09-notebook7")
+                nb7.close()
+
+                # 10. dark theme: the same widget in JupyterLab Dark
                 page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
                 page.locator(".lm-Menu-itemLabel", has_text="Theme").hover()
                 page.locator(".lm-Menu-itemLabel", has_text="JupyterLab Dark").click()
                 page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
                 page.wait_for_timeout(1000)
-                _shot(page, "09-dark")
-                _shot(page, "10-dark-offline", nth=1)
+                _shot(page, "10-dark")
+                _shot(page, "11-dark-offline", nth=1)
                 colour = page.locator(".vw-card-body").first.evaluate("e => getComputedStyle(e).color")
                 assert colour != "rgb(31, 35, 40)", colour  # text follows the theme
-                _shot(page, "11-notebook", widget=False)
+                _shot(page, "12-notebook", widget=False)
                 assert not [m for m in console if m.startswith(("pageerror", "dialog"))], console
             except Exception:
                 page.screenshot(path=str(ARTIFACTS / "zz-failure.png"))

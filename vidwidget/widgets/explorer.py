@@ -106,7 +106,8 @@ class VideoExplorer(ipywidgets.VBox):
         self._runner = JobRunner("vidwidget-explorer")
         self._table: pd.DataFrame | None = None  # one row per clip id: the results shown (the one truth)
         self._row_keys: dict[str, Key] = {}  # which settings made each row
-        self._cancelled: set[str] = set()  # clips a cancelled run did not reach
+        self._cancelled: set[str] = set()  # clips a cancelled run did not reach ...
+        self._cancelled_key: Key | None = None  # ... with these settings (marked while they are current)
         self._run: dict[str, Any] | None = None  # the last run: key, ids, done, started, seconds
         self._error = ""  # the last failure, in words, until the next action
         self._timer: threading.Timer | None = None
@@ -213,6 +214,7 @@ class VideoExplorer(ipywidgets.VBox):
         run = self._run
         if job.name == "classify" and run is not None and run.get("job") is job:
             self._cancelled = {cid for cid in run["ids"] if cid not in run["done"]}
+            self._cancelled_key = run["key"]
             run["cancelled"] = True
         elif job.name == "classify":
             run = self._run = {"job": job, "ids": [], "done": set(), "cancelled": True, "key": None}
@@ -404,7 +406,8 @@ class VideoExplorer(ipywidgets.VBox):
         rows = self._shown_rows()
         stale = self._stale_ids()
         marks = {cid: "stale" for cid in stale}
-        marks.update({cid: "cancelled" for cid in self._cancelled})
+        if self._cancelled_key == (self.controls.model_name, self.controls.num_frames):
+            marks.update({cid: "cancelled" for cid in self._cancelled})
         caption = self._caption()
         self.player.set_results(rows, marks, caption=caption)
         self.panel.update(rows, caption=caption, stale=bool(stale))
@@ -429,15 +432,18 @@ class VideoExplorer(ipywidgets.VBox):
         rows = self._shown_rows()
         stale = self._stale_ids()
         n_shown = len(self.player.clip_objects)
-        if stale:
+        run = self._run
+        if run is not None and run.get("cancelled"):  # the user's last action: say what it did
+            done, total = len(run["done"]), len(run["ids"])
+            text = (f"Cancelled after {done} of {plural(total, 'clip')}; {plural(len(self._cancelled), 'clip')} "
+                    "not reached (marked)" if total else "Cancelled before any clip was classified")
+            if stale:
+                text += f"; {plural(len(stale), 'result')} shown were made with other settings"
+            self.controls.show("cancelled", text + ". Press Classify to run again.")
+        elif stale:
             m, f = self.controls.model_name, self.controls.num_frames
             self.controls.show("stale", f"{plural(len(stale), 'result')} made with other settings: press Classify "
                                         f"to update them for {m} at {f} frames.")
-        elif self._cancelled and self._run is not None and self._run.get("cancelled"):
-            done = len(self._run["done"])
-            self.controls.show("cancelled", f"Cancelled after {done} of {plural(len(self._run['ids']), 'clip')}; "
-                                            f"{plural(len(self._cancelled), 'clip')} not reached (marked). "
-                                            "Press Classify to finish.")
         elif rows is not None:
             s = self.panel.summary
             parts = [f"Classified {plural(len(rows), 'clip')}"]
@@ -469,6 +475,10 @@ class VideoExplorer(ipywidgets.VBox):
         self.player.set_clips(clips, numbers)
         self._refresh_results()
 
+    def _end_cancelled(self) -> None:
+        if self._run is not None:
+            self._run["cancelled"] = False
+
     def _running_classify(self) -> bool:
         job = self._runner.current
         return job is not None and not job.done.is_set() and job.name == "classify"
@@ -480,6 +490,7 @@ class VideoExplorer(ipywidgets.VBox):
         was_running = self._running_classify()
         if was_running:
             self.cancel()
+        self._end_cancelled()
         self._error = ""
         self._refresh_results()
         rerun = self.controls.auto_rerun and (self.stale or was_running)
@@ -515,6 +526,7 @@ class VideoExplorer(ipywidgets.VBox):
     def _selection_changed(self, _change: Any) -> None:
         if not self._adjusting and self._running_classify():
             self.cancel()
+        self._end_cancelled()
         self._show_selection()
         if not self._runner.busy:
             self._show_rest()

@@ -35,6 +35,14 @@ def _is_downloaded(clip: Clip) -> bool:
     return clip.path is not None and Path(clip.path).is_file()
 
 
+def _short(text: str | None, clip: Clip) -> str | None:
+    """``text`` with the clip's full path replaced by its file name: a card has no room for temp-dir paths (the
+    full message stays in the results and the log)."""
+    if text is None or clip.path is None:
+        return text
+    return text.replace(str(clip.path), Path(clip.path).name)
+
+
 class ClipPlayer(BrowserWritable, anywidget.AnyWidget):
     """A paged grid (``columns`` per row) of clip cards and a detail view of one clip.
 
@@ -183,7 +191,7 @@ class ClipPlayer(BrowserWritable, anywidget.AnyWidget):
         clip = self._clips[clip_id]
         view = self._views.get(clip_id)
         if view is not None:
-            view = {**view, "top": view["top"][:top]}
+            view = {**view, "top": view["top"][:top], "error": _short(view["error"], clip)}
         return {
             "id": clip.id,
             "number": self._numbers[clip_id],
@@ -273,7 +281,7 @@ class ClipPlayer(BrowserWritable, anywidget.AnyWidget):
             work(clip)
         except Exception as exc:  # noqa: BLE001 - a failed preview must show in the grid, not only in the log
             log.info("vidwidget: %s for clip %s failed", kind, clip.id, exc_info=exc)
-            self._reply_error(kind, clip.id, describe_error(exc))
+            self._reply_error(kind, clip.id, _short(describe_error(exc), clip))
 
     def _send_video(self, clip: Clip) -> None:
         data, mime = _media.preview_bytes(Path(clip.path))
