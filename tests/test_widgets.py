@@ -5,6 +5,7 @@ stands in for I3D here (the real one runs in the e2e test)."""
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -574,6 +575,33 @@ def test_errors_are_put_in_words():
                                    "resolved). Connect"
     assert kinetics_unreachable(RuntimeError("x")) is None
     assert plural(1, "clip") == "1 clip" and plural(2, "class", "classes") == "2 classes"
+
+
+def test_worker_log_records_stay_out_of_the_cell_but_reach_other_handlers(capsys, tmp_path):
+    import logging
+
+    from vidwidget.widgets._quiet import keep_worker_logs_out_of_the_notebook
+
+    root = logging.getLogger()
+    console = logging.StreamHandler(sys.stderr)  # what logging.basicConfig() installs (the cell output)
+    to_file = logging.FileHandler(tmp_path / "log.txt")
+    root.addHandler(console)
+    root.addHandler(to_file)
+    try:
+        keep_worker_logs_out_of_the_notebook()
+        keep_worker_logs_out_of_the_notebook()
+        log = logging.getLogger("vidwidget.data")
+        worker = threading.Thread(target=log.warning, args=("retrying in the background",))
+        worker.start()
+        worker.join()
+        log.warning("said in a cell")
+    finally:
+        root.removeHandler(console)
+        root.removeHandler(to_file)
+        to_file.close()
+    err = capsys.readouterr().err
+    assert "said in a cell" in err and "retrying in the background" not in err
+    assert "retrying in the background" in (tmp_path / "log.txt").read_text()
 
 
 def test_tensorflow_import_lines_go_to_the_log(capfd, caplog):

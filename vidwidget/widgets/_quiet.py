@@ -51,3 +51,41 @@ def import_inference() -> None:
                 importlib.import_module("vidwidget.models")
                 importlib.import_module("vidwidget.inference")
         _imported = True
+
+
+class _ForwardQuietly(logging.Handler):
+    """Stands in for propagation from the ``vidwidget`` logger to the root logger's handlers, except that records
+    made off the main thread — the widgets' workers and the decode threads their jobs start — skip handlers
+    that write to stdout/stderr: in a notebook that is the cell output, where an expected retry or a job's
+    traceback must not appear (the widget shows it in words). Handlers of the ``vidwidget`` logger itself, and
+    root handlers writing elsewhere (files, collectors), still get everything; so does code run in a cell."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        quiet = record.thread != threading.main_thread().ident
+        for handler in logging.getLogger().handlers:
+            if quiet and _writes_to_stderr(handler):
+                continue
+            if record.levelno >= handler.level:
+                handler.handle(record)
+
+
+def _writes_to_stderr(handler: logging.Handler) -> bool:
+    stream = getattr(handler, "stream", None)
+    if stream is None:
+        return False
+    if stream in (sys.stderr, sys.__stderr__, sys.stdout, sys.__stdout__):
+        return True
+    try:
+        return stream.fileno() in (1, 2)
+    except (AttributeError, ValueError, OSError):
+        return type(stream).__name__ == "OutStream"  # ipykernel's stream, whatever it is named in sys
+
+
+def keep_worker_logs_out_of_the_notebook() -> None:
+    """Route the ``vidwidget`` logger as described in :class:`_ForwardQuietly` (idempotent)."""
+    logger = logging.getLogger("vidwidget")
+    with _lock:
+        if any(isinstance(h, _ForwardQuietly) for h in logger.handlers):
+            return
+        logger.addHandler(_ForwardQuietly())
+        logger.propagate = False

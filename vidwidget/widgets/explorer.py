@@ -22,7 +22,7 @@ import pandas as pd
 
 from vidwidget.clip import Clip
 from vidwidget.widgets._jobs import Job, JobRunner
-from vidwidget.widgets._quiet import import_inference, native_stderr_to_log
+from vidwidget.widgets._quiet import import_inference, keep_worker_logs_out_of_the_notebook, native_stderr_to_log
 from vidwidget.widgets._sync import safe_handler
 from vidwidget.widgets._text import describe_error, kinetics_unreachable, plural
 from vidwidget.widgets.browser import DatasetBrowser, DownloadCancelled
@@ -88,6 +88,7 @@ class VideoExplorer(ipywidgets.VBox):
                 f"source must be None, a folder path, a dataset with .clips() or a list of Clip; "
                 f"got {type(source).__name__}"
             )
+        keep_worker_logs_out_of_the_notebook()
         self.batch_size = batch_size
         self.mode = mode
         self.last_error: BaseException | None = None
