@@ -35,9 +35,8 @@ function render({ model, el }) {
     const stale = Boolean(model.get("stale"));
     root.classList.toggle("vw-stale", stale);
     const items = [];
-    if (!s.clips) {
-      items.push(h("span", "vw-muted", "No results yet."));
-    } else {
+    root.classList.toggle("vw-hidden", !s.clips); // nothing to summarise: the status line says what to do
+    if (s.clips) {
       if (s.top1 !== null && s.top1 !== undefined) {
         const acc = h("span", "vw-accuracy");
         acc.append(h("b", null, `top-1 ${percent(s.top1)}`), " · ", h("b", null, `top-${s.k || 5} ${percent(s.top5)}`),

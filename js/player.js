@@ -337,6 +337,7 @@ function render({ model, el }) {
     empty.classList.toggle("vw-hidden", total > 0);
     empty.textContent = total > 0 ? "" : "No clips selected.";
     filterSlot.classList.toggle("vw-hidden", total === 0);
+    countLine.classList.toggle("vw-hidden", total === 0);
     stale.classList.toggle("vw-hidden", !(model.get("cards") || []).some((c) => c.mark === "stale"));
   }
 

@@ -393,7 +393,8 @@ def test_explorer_returns_at_once_and_classifies_in_the_background(video_folder)
     assert seen[-1] == 4 and {1, 2, 3} <= set(seen)  # one clip at a time
     df = explorer.results
     assert {"YouTube_Id", "Ground_Truth", "pred_1", "score_5", "pred_6", "clip_id", "error", "model",
-            "num_frames"} <= set(df.columns)
+            "num_frames", "number"} <= set(df.columns)
+    assert list(df["number"]) == [explorer.browser.number(c) for c in df["clip_id"]]
     assert list(df["clip_id"]) == [c.id for c in explorer.player.clip_objects]
     broken = df.set_index("clip_id").loc["yoga/broken"]
     assert isinstance(broken["error"], str) and broken["error"]

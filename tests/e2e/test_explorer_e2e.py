@@ -262,8 +262,8 @@ def test_video_explorer_in_jupyterlab(tmp_path, shared_videos):
 
                 # 10. dark theme: the same widget in JupyterLab Dark
                 page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
-                page.locator(".lm-Menu-itemLabel", has_text="Theme").hover()
-                page.locator(".lm-Menu-itemLabel", has_text="JupyterLab Dark").click()
+                page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Theme$")).hover()
+                page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^JupyterLab Dark$")).click()
                 page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
                 page.wait_for_timeout(1000)
                 _shot(page, "10-dark")

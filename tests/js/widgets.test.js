@@ -294,10 +294,10 @@ describe("summary panel", () => {
       stale: false, ...extra });
   }
 
-  it("says when there are no results", () => {
+  it("stays out of the way when there are no results", () => {
     const model = panelModel();
     panel.render({ model, el });
-    expect(el.textContent).toBe("No results yet.");
+    expect(el.querySelector(".vw-panel").classList.contains("vw-hidden")).toBe(true);
   });
 
   it("shows accuracy, outcome counts, settings and staleness as text", () => {

@@ -136,15 +136,18 @@ class VideoExplorer(ipywidgets.VBox):
     # -- public API ----------------------------------------------------------------------------------------
     @property
     def results(self) -> pd.DataFrame:
-        """The results shown, one row per clip in number order (the columns of
-        :func:`vidwidget.inference.evaluate` plus ``model`` and ``num_frames``, the settings that made each
-        row: rows made with other settings than the current ones are the stale ones)."""
+        """The results shown, one row per clip in number order: the columns of
+        :func:`vidwidget.inference.evaluate` plus ``number`` (the clip's number in the grid and the table) and
+        ``model`` / ``num_frames``, the settings that made each row (rows made with other settings than the
+        current ones are the stale ones)."""
         rows = self._shown_rows()
         if rows is None:
             return pd.DataFrame()
         out = rows.copy()
-        out["model"] = [self._row_keys[c][0] for c in out["clip_id"]]
-        out["num_frames"] = [self._row_keys[c][1] for c in out["clip_id"]]
+        ids = [str(c) for c in out["clip_id"]]
+        out["number"] = [self.player.number(c) for c in ids]
+        out["model"] = [self._row_keys[c][0] for c in ids]
+        out["num_frames"] = [self._row_keys[c][1] for c in ids]
         return out.reset_index(drop=True)
 
     @property
