@@ -19,8 +19,8 @@ from ..errors import VideoError
 from .decode import check_read_args, read_frames
 from .preprocess import Mode
 
-CACHE_VERSION = 1
-"""Bump when the decoded/preprocessed output changes, so stale entries are never read."""
+CACHE_VERSION = 2
+"""Bump when the decoded/preprocessed output changes, so stale entries are never read (2: FFmpeg's scaler)."""
 
 _TRAILER = struct.Struct("<4sI")
 _MAGIC = b"VWc1"  # after the array: this magic and the crc32 of the array's bytes
