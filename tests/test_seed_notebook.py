@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from kinetics_mirror import MirrorServer, build_mirror
+from seed_helpers import share_model_caches
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "000_967a5272c2b93b17.txt"
 CELL_MARK = re.compile(r"^In \[(\d+|None| )\]:\s*$")
@@ -110,15 +111,6 @@ def test_parser_reads_the_seed_cells():
     assert "return np.concatenate" in cells[14].code  # blank lines inside a function stay in the cell
     assert cells[25].output.splitlines()[:2] == ["top-1 accuracy: 50.00%", "top-5 accuracy: 87.50%"]
     assert all(ACCURACY_LINE.match(line) for line in cells[25].output.splitlines()[:2])
-
-
-def share_model_caches(session_home: Path, home: Path) -> None:
-    """Let a fresh VIDWIDGET_HOME use the session's converted K400 weights and compiled model (the ``k400``
-    fixture made them), so the seed's ``I3DLoader`` does not convert them again."""
-    home.mkdir(parents=True, exist_ok=True)
-    for name in ("weights", "compiled"):
-        if (session_home / name).is_dir() and not (home / name).exists():
-            (home / name).symlink_to(session_home / name, target_is_directory=True)
 
 
 @pytest.fixture()
