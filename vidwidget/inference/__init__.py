@@ -1,10 +1,16 @@
 """Inference: batched, pipelined prediction and evaluation into result tables, and accuracy figures."""
 
+from .analysis import OUTCOMES, confusion_matrix, confusions, filter_results, outcomes
 from .evaluate import as_clips, evaluate, evaluate_folder, run_batch
 from .predict import predict
 from .results import per_class_accuracy, result_columns, results_frame, top_k_accuracy
 
 __all__ = [
+    "OUTCOMES",
+    "confusion_matrix",
+    "confusions",
+    "filter_results",
+    "outcomes",
     "as_clips",
     "evaluate",
     "evaluate_folder",
