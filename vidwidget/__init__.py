@@ -8,11 +8,16 @@ first use, so ``import vidwidget`` is quick and TensorFlow starts only when a mo
 from __future__ import annotations
 
 import importlib
+import logging
 
 from .clip import Clip
 from .errors import DownloadError, ModelError, ModelUnavailableError, UnsafeArchiveError, VideoError, VidwidgetError
 
 __version__ = "0.1.0"
+
+# Library convention: our log records (job tracebacks, download retries) go where the application sends logs, and
+# nowhere when it configures none — never printed into a notebook cell by logging's last-resort handler.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 # public name → the module that defines it (imported on first access)
 _LAZY = {
