@@ -150,23 +150,26 @@ def test_analysis_panel_in_jupyterlab_and_the_report(tmp_path, shared_videos):
         moved.parent.mkdir()
         shutil.move(lab.root / "report.html", moved)
         shutil.rmtree(videos)
-        for scheme in ("light", "dark"):
-            with chromium_page(viewport=(1300, 1000)) as (page, messages):
-                requests: list[str] = []
-                page.on("request", lambda r, seen=requests: seen.append(r.url))
+        with chromium_page(viewport=(1300, 1000)) as (page, messages):
+            requests: list[str] = []
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(moved.as_uri())
+            page.wait_for_function("() => [...document.querySelectorAll('video')].length === 40 && "
+                                   "[...document.querySelectorAll('video')].every(v => v.readyState >= 2 "
+                                   "&& v.videoWidth > 0)", timeout=60_000)
+            assert requests == [moved.as_uri()], requests[:5]  # nothing loaded from anywhere else
+            assert page.locator("img").count() == 0 and page.title() == f"Run of {HOSTILE}"
+            assert page.locator("article.failed .vidwidget-video-error").inner_text().startswith("cannot show")
+            background = "() => getComputedStyle(document.body).backgroundColor"
+            for scheme in ("light", "dark"):  # the reader's system setting, switched on the open page
                 page.emulate_media(color_scheme=scheme)
-                page.goto(moved.as_uri())
-                page.wait_for_function("() => [...document.querySelectorAll('video')].length === 40 && "
-                                       "[...document.querySelectorAll('video')].every(v => v.readyState >= 2 "
-                                       "&& v.videoWidth > 0)", timeout=60_000)
-                assert requests == [moved.as_uri()], requests[:5]  # nothing loaded from anywhere else
-                assert page.locator("img").count() == 0 and page.title() == f"Run of {HOSTILE}"
-                assert page.locator("article.failed .vidwidget-video-error").inner_text().startswith("cannot show")
+                assert page.evaluate(background) == ("rgb(255, 255, 255)" if scheme == "light" else "rgb(17, 17, 17)")
                 # viewport shots (a full-page shot leaves videos below the fold unpainted in headless chromium)
                 page.screenshot(path=str(SHOTS / f"report-{scheme}-top.png"))
                 page.locator("section.vw-analysis").last.screenshot(path=str(SHOTS / f"report-{scheme}-analysis.png"))
-                assert not [m for m in messages if m.startswith(("pageerror", "dialog"))], messages
-                console += messages
+                page.evaluate("() => window.scrollTo(0, 0)")
+            assert not [m for m in messages if m.startswith(("pageerror", "dialog"))], messages
+            console += messages
     finally:
         (SHOTS / "console.log").write_text("\n".join(console))
         (SHOTS / "jupyter.log").write_text(lab.log())
