@@ -105,7 +105,7 @@ def test_cli_refuses_an_output_of_another_input_and_writes_nothing(model, tmp_pa
     capsys.readouterr()
     assert cli.main([*args, "--folder", str(trick)]) == 2
     err = capsys.readouterr().err
-    assert "dataset" in err and "other settings" in err
+    assert "results of another input" in err and str(real) in err
     after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     assert after == before
     summary = json.loads((out / "summary.json").read_text())

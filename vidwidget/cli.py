@@ -132,8 +132,9 @@ def _evaluate_into(args, out: Path) -> int:
     write_atomic(out / "summary.json", _json.dumps(summary, indent=1).encode("utf-8"))
     if len(df) <= 20:  # a small run: show every clip's verdict
         shown = df[["clip_id", "Ground_Truth", "pred_1", "score_1", "error"]].rename(
-            columns={"clip_id": "clip", "Ground_Truth": "truth", "pred_1": "top-1", "score_1": "p"}
-        ).fillna({"truth": "-", "top-1": "-", "error": "-"})
+            columns={"clip_id": "clip", "Ground_Truth": "truth", "pred_1": "top-1", "score_1": "p"})
+        text = ["truth", "top-1", "error"]
+        shown[text] = shown[text].astype(object).fillna("-")  # all-missing columns are float: fill them as text
         print(shown.to_string(index=False, na_rep="-", float_format=lambda p: f"{p:.3f}", max_colwidth=60))
     print(f"{len(df)} clips, {failed} could not be read")
     if top1 != top1:  # NaN: no clip has a ground truth

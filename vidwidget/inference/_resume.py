@@ -84,6 +84,11 @@ class ResultsFile:
             if not isinstance(old, dict):
                 raise OutputConflictError(f"{self.meta} is damaged, so the results in {self.path} cannot be "
                                           "trusted to match these settings; choose another output or delete both.")
+            if old.get("dataset") != self.settings.get("dataset"):
+                raise OutputConflictError(
+                    f"{self.path} holds results of another input ({old.get('dataset') or 'not recorded'}; this run "
+                    f"is {self.settings.get('dataset') or 'not named'}). Use one output per input, or delete the "
+                    "file to start over.")
             if old != self.settings:
                 changed = sorted(k for k in set(old) | set(self.settings) if old.get(k) != self.settings.get(k))
                 raise OutputConflictError(
