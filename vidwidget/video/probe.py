@@ -10,7 +10,7 @@ import av.container
 import av.video.stream
 
 from ..errors import VideoError
-from ._container import ffmpeg_reason, open_video
+from ._container import ffmpeg_reason, open_video, pixel_limit_hint
 from ._orientation import detect_orientation
 
 
@@ -127,9 +127,10 @@ def probe(path: str | Path) -> VideoInfo:
         if count == 0:
             raise no_frames_error(p, index)
         if first is None:
+            limit = pixel_limit_hint(stream)
             raise VideoError(
                 f"No frame of {p} could be decoded ({count} packets of {stream.codec_context.name} data "
-                "found); the file is corrupt or truncated. Re-download or re-encode it."
+                f"found); the file is corrupt or truncated{limit}. Re-download or re-encode it."
             )
         orientation = detect_orientation(first, stream.metadata)
         sar = stream.sample_aspect_ratio
