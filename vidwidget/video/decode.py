@@ -290,7 +290,17 @@ def _read_open(
     return _sequential_with_retry(container, stream, index, path, num_frames, mode, size, stats)
 
 
-def _sequential_pass(container, stream, index, path, total, n, mode, size, stats):
+def _sequential_pass(
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    index: PacketIndex,
+    path: Path,
+    total: int,
+    n: int,
+    mode: Mode,
+    size: int,
+    stats: DecodeStats,
+) -> tuple[np.ndarray | None, int, Exception | None]:
     """:func:`_decode_sequential` from the start of the open file, or of the file opened again when seeking
     back to its first packet fails."""
     try:
@@ -304,7 +314,18 @@ def _sequential_pass(container, stream, index, path, total, n, mode, size, stats
         return _decode_sequential(again, again_stream, total, n, mode, size, stats)
 
 
-def _sequential_with_retry(container, stream, index, path, num_frames, mode, size, stats) -> np.ndarray:
+def _sequential_with_retry(
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    index: PacketIndex,
+    path: Path,
+    num_frames: int | None,
+    mode: Mode,
+    size: int,
+    stats: DecodeStats,
+) -> np.ndarray:
+    """Sequential decoding with the old rule for damaged files: if fewer frames decode than the file has
+    packets, the indices are recomputed from the frames that really decode and a second pass reads those."""
     total = index.count
     n = total if num_frames is None else int(num_frames)
     frames, decoded, error = _sequential_pass(container, stream, index, path, total, n, mode, size, stats)
