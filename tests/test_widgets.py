@@ -409,6 +409,31 @@ def test_explorer_returns_at_once_and_classifies_in_the_background(video_folder)
     assert explorer.panel.num_scored == 3 and explorer.panel.top1_accuracy is not None
 
 
+def test_explorer_feeds_the_analysis_panel_its_clicks_filter_the_grid_and_save_html(video_folder, tmp_path):
+    explorer = VideoExplorer(video_folder, model=TinyModel(), num_frames=8)
+    explorer.wait(30)
+    assert explorer.analysis is None  # made with the first results, after the worker imported TensorFlow
+    with pytest.raises(ValueError, match="no results"):
+        explorer.save_html(tmp_path / "empty.html")
+    explorer.classify()
+    explorer.wait(60)
+    analysis = explorer.analysis
+    assert analysis is not None and analysis.summary["clips"] == 4
+    truth = {c.id: c.label for c in explorer.player.clip_objects}
+    label = truth["cleaning pool/cleaning_pool_32frames"]
+    analysis.request_filter(true=label)  # as a click on a class row does
+    assert [c["id"] for c in explorer.player.cards] == [i for i, t in truth.items() if t == label]
+    analysis.request_filter(outcome="failed")
+    assert [c["id"] for c in explorer.player.cards] == ["yoga/broken"]
+    analysis.request_filter()  # a click that clears
+    assert explorer.player.num_visible == 4
+    explorer.num_frames = 12
+    assert analysis.stale
+    out = explorer.save_html(tmp_path / "report.html")
+    page = out.read_text()
+    assert out.stat().st_size > 10_000 and "<video" in page and "tiny, 8 frames" in page
+
+
 def test_explorer_stale_results_stay_until_replaced(video_folder):
     explorer = VideoExplorer(video_folder, model=TinyModel(), num_frames=8)
     explorer.wait(30)

@@ -31,13 +31,6 @@ def _analysis() -> Any:
     return analysis
 
 
-def _results_module() -> Any:
-    import_inference()
-    from vidwidget.inference import results
-
-    return results
-
-
 def clean(value: Any) -> Any:
     """JSON-safe scalar: NaN/None -> None, numpy scalars -> Python."""
     if value is None:
@@ -56,7 +49,7 @@ def clip_views(df: pd.DataFrame | None, k: int | None = None) -> dict[str, dict[
         return {}
     analysis = _analysis()
     kinds = analysis.outcomes(df)
-    depth = _results_module().top_k_of(df)
+    depth = analysis.top_k_of(df)
     depth = depth if k is None else min(k, depth)
     views: dict[str, dict[str, Any]] = {}
     for (_, rec), outcome in zip(df.iterrows(), kinds, strict=True):
@@ -81,24 +74,14 @@ def clip_views(df: pd.DataFrame | None, k: int | None = None) -> dict[str, dict[
 
 
 def summary(df: pd.DataFrame | None) -> dict[str, Any]:
-    """What the summary panel shows: clips with a result, clips scored against a ground truth, top-1/top-5
-    accuracy (None when nothing is scored) and the count of each outcome."""
+    """What the summary line shows: :func:`vidwidget.inference.analysis.summary` (clips, scored, top-1/top-5,
+    k) with its outcome counts under ``counts`` keyed by outcome name."""
     if df is None or df.empty:
         return {"clips": 0, "scored": 0, "top1": None, "top5": None, "k": 0, "counts": {}}
-    analysis = _analysis()
-    kinds = analysis.outcomes(df)
-    counts = {o: int(n) for o, n in kinds.value_counts().items() if n}
-    scored = int(sum(counts.get(o, 0) for o in ("correct", "top-k", "wrong")))
-    results = _results_module()
-    k = results.top_k_of(df)
-    return {
-        "clips": len(df),
-        "scored": scored,
-        "top1": float(results.top_k_accuracy(df, 1)) if scored else None,
-        "top5": float(results.top_k_accuracy(df, min(5, k))) if scored and k else None,
-        "k": min(5, k),
-        "counts": counts,
-    }
+    figures = _analysis().summary(df)
+    counts = {o: figures[o.replace("-", "_")] for o in OUTCOMES if figures.get(o.replace("-", "_"))}
+    return {"clips": figures["clips"], "scored": figures["scored"], "top1": figures["top1"],
+            "top5": figures["top5"], "k": min(5, figures["k"]), "counts": counts}
 
 
 def validate_spec(spec: Any) -> dict[str, Any]:

@@ -101,7 +101,9 @@ class VideoExplorer(ipywidgets.VBox):
         self.player = ClipPlayer(columns=columns, num_frames=self.controls.num_frames, mode=mode,
                                  page_size=page_size)
         self.browser = DatasetBrowser(sample_n=sample_size, seed=seed, embedded=True)
-        super().__init__([self.controls, self.panel, self.player, self.browser])
+        self.analysis: Any = None  # the AnalysisPanel, made with the first results (see _show_analysis)
+        self._analysis_slot = ipywidgets.Box(layout=ipywidgets.Layout(display="block"))
+        super().__init__([self.controls, self.panel, self._analysis_slot, self.player, self.browser])
         self.add_class("vidwidget-explorer")
 
         self._runner = JobRunner("vidwidget-explorer")
@@ -149,6 +151,19 @@ class VideoExplorer(ipywidgets.VBox):
         out["model"] = [self._row_keys[c][0] for c in ids]
         out["num_frames"] = [self._row_keys[c][1] for c in ids]
         return out.reset_index(drop=True)
+
+    def save_html(self, path: str | os.PathLike, *, title: str | None = None) -> Path:
+        """Write the results shown as ONE self-contained HTML file (embedded previews, predictions, accuracy,
+        per-class accuracy, confusions) that opens in a browser with no kernel; see
+        :func:`vidwidget.report.save_report`. Returns the path written."""
+        results = self.results
+        if results.empty:
+            raise ValueError("there are no results to save yet: press Classify first, then save_html(path)")
+        from vidwidget.report import save_report
+
+        if title is None:
+            title = f"vidwidget: {self._caption()}"
+        return save_report(results, path, title=title)
 
     @property
     def num_frames(self) -> int:
@@ -415,6 +430,24 @@ class VideoExplorer(ipywidgets.VBox):
         caption = self._caption()
         self.player.set_results(rows, marks, caption=caption)
         self.panel.update(rows, caption=caption, stale=bool(stale))
+        self._show_analysis(rows, caption, bool(stale))
+
+    def _show_analysis(self, rows: pd.DataFrame | None, caption: str, stale: bool) -> None:
+        """Feed the AnalysisPanel; it is made with the first results — by then the worker has imported
+        TensorFlow quietly, so building the explorer never waits for it — and its clicks filter the grid."""
+        if self.analysis is None:
+            if rows is None:
+                return
+            from vidwidget.widgets.analysis import AnalysisPanel
+
+            self.analysis = AnalysisPanel()
+            self.analysis.observe(self._analysis_clicked, ["filter_request"])
+            self._analysis_slot.children = (self.analysis,)
+        self.analysis.update(rows, stale=stale, caption=caption)
+
+    def _analysis_clicked(self, _change: Any) -> None:
+        self.player.filter = self.analysis.filter_spec
+        self.player.page = 0
 
     def _nothing_to_classify(self) -> str:
         b = self.browser
