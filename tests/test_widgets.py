@@ -427,6 +427,8 @@ def test_explorer_feeds_the_analysis_panel_its_clicks_filter_the_grid_and_save_h
     assert [c["id"] for c in explorer.player.cards] == ["yoga/broken"]
     analysis.request_filter()  # a click that clears
     assert explorer.player.num_visible == 4
+    explorer.player.filter = {"outcome": "failed", "sort": "true"}  # the grid's own filter bar
+    assert analysis.filter_spec == {"outcome": "failed"} and explorer.player.num_visible == 1
     explorer.num_frames = 12
     assert analysis.stale
     out = explorer.save_html(tmp_path / "report.html")

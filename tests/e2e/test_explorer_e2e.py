@@ -165,6 +165,19 @@ def test_video_explorer_in_jupyterlab(tmp_path, shared_videos):
                 page.locator(".vw-filter-clear").click()
                 page.wait_for_function("() => document.querySelectorAll('.vw-card').length === 6", timeout=30_000)
 
+                # 3b. a click on a confusion in the analysis panel filters the grid to those clips
+                confusion = page.locator(f'.vw-an-confusion[data-true="{HOSTILE}"]')
+                assert confusion.count() == 1
+                predicted = confusion.get_attribute("data-predicted")
+                confusion.click()
+                page.wait_for_function("() => document.querySelectorAll('.vw-card').length === 1", timeout=30_000)
+                assert page.locator(".vw-card").get_attribute("data-clip-id") == HOSTILE_ID
+                assert page.locator(".vw-filter-true").input_value() == HOSTILE
+                assert page.locator(".vw-filter-predicted").input_value() == predicted
+                _shot(page, "03b-confusion-click")
+                page.locator(".vw-filter-clear").click()
+                page.wait_for_function("() => document.querySelectorAll('.vw-card').length === 6", timeout=30_000)
+
                 # 4. the detail view: large player, top-10, the 32 frames the model receives; keys move and close
                 arm.locator(".vw-open").click()
                 page.wait_for_selector(f'.vw-detail[data-clip-id="{ARM}"]', timeout=30_000)

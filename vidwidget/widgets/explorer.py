@@ -442,12 +442,19 @@ class VideoExplorer(ipywidgets.VBox):
 
             self.analysis = AnalysisPanel()
             self.analysis.observe(self._analysis_clicked, ["filter_request"])
+            self.player.observe(self._grid_filtered, ["filter"])
             self._analysis_slot.children = (self.analysis,)
         self.analysis.update(rows, stale=stale, caption=caption)
 
     def _analysis_clicked(self, _change: Any) -> None:
         self.player.filter = self.analysis.filter_spec
         self.player.page = 0
+
+    def _grid_filtered(self, change: Any) -> None:
+        """Keep the panel's highlighted class / confusion in line with the grid's own filter bar."""
+        spec = {k: v for k, v in change["new"].items() if k in ("true", "predicted", "outcome")}
+        if spec != self.analysis.filter_spec:
+            self.analysis.request_filter(**spec)
 
     def _nothing_to_classify(self) -> str:
         b = self.browser
