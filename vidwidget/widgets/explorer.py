@@ -411,8 +411,8 @@ class VideoExplorer(ipywidgets.VBox):
         return {str(c) for c in rows["clip_id"] if self._row_keys.get(str(c)) != key}
 
     def _caption(self) -> str:
-        keys = {self._row_keys[str(c)] for c in self._shown_rows()["clip_id"]} if self._shown_rows() is not None \
-            else set()
+        rows = self._shown_rows()
+        keys = set() if rows is None else {self._row_keys[str(c)] for c in rows["clip_id"]}
         if not keys:
             return ""
         parts = [f"{m}, {f} frames" for m, f in sorted(keys)]
