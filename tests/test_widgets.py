@@ -275,6 +275,21 @@ def test_player_cards_filters_sort_and_stable_numbers():
     assert d["result"]["top"][0]["label"] == "yoga"
 
 
+def test_outcomes_count_the_top_5_even_when_the_detail_view_has_10_ranks():
+    ranks = [(f"class {i}", 0.5 / (i + 1)) for i in range(10)]
+    df = _results([("a", "class 6", [], None)])
+    for i, (label, score) in enumerate(ranks, start=1):
+        df[f"pred_{i}"], df[f"score_{i}"] = label, score
+    player = ClipPlayer([Clip("a", "class 6", None)])
+    player.set_results(df)
+    assert player.cards[0]["result"]["outcome"] == "wrong" and len(player.cards[0]["result"]["top"]) == 5
+    player.filter = {"outcome": "top-k"}
+    assert player.num_visible == 0
+    player.filter = {}
+    player.detail_id = "a"
+    assert [t["truth"] for t in player.detail["result"]["top"]].index(True) == 6
+
+
 def test_player_pages_and_the_detail_view_follows():
     clips = [Clip(f"c{i:03d}", "yoga", None) for i in range(400)]
     player = ClipPlayer(clips, page_size=12)
@@ -392,9 +407,12 @@ def test_explorer_returns_at_once_and_classifies_in_the_background(video_folder)
     assert explorer.wait(60)
     assert seen[-1] == 4 and {1, 2, 3} <= set(seen)  # one clip at a time
     df = explorer.results
-    assert {"YouTube_Id", "Ground_Truth", "pred_1", "score_5", "pred_6", "clip_id", "error", "model",
+    assert {"YouTube_Id", "Ground_Truth", "pred_1", "score_5", "clip_id", "error", "model",
             "num_frames", "number"} <= set(df.columns)
     assert list(df["number"]) == [explorer.browser.number(c) for c in df["clip_id"]]
+    assert "pred_6" not in df.columns  # outcomes and accuracy are top-5 everywhere ...
+    explorer.player.detail_id = "arm wrestling/arm_wrestling"
+    assert len(explorer.player.detail["result"]["top"]) == 6  # ... the detail view ranks all (TinyModel: 6)
     assert list(df["clip_id"]) == [c.id for c in explorer.player.clip_objects]
     broken = df.set_index("clip_id").loc["yoga/broken"]
     assert isinstance(broken["error"], str) and broken["error"]

@@ -18,6 +18,8 @@ from vidwidget.widgets._quiet import import_inference
 OUTCOMES: tuple[str, ...] = ("correct", "top-k", "wrong", "unlabelled", "failed")
 SORT_KEYS: tuple[str, ...] = ("number", "confidence", "-confidence", "true", "predicted")
 NOT_RUN = "not run"
+SCORED_K = 5
+"""Predictions per clip that count for outcomes and accuracy (the detail view may show more ranks)."""
 GRID_OUTCOMES: tuple[str, ...] = ("all", *OUTCOMES, NOT_RUN)
 """What the grid's outcome filter offers: the analysis outcomes plus clips with no result yet."""
 FILTER_KEYS = frozenset({"outcome", "true", "predicted", "min_confidence", "max_confidence", "sort"})
@@ -42,13 +44,25 @@ def clean(value: Any) -> Any:
     return value
 
 
+def scored_view(df: pd.DataFrame | None, k: int = SCORED_K) -> pd.DataFrame | None:
+    """``df`` with its predictions cut to the top ``k``: what outcomes, accuracy, filters and the analysis are
+    computed on, so "in top-5" means the same on a card, in the summary and in the analysis, even when the table
+    keeps more ranks for the detail view."""
+    if df is None:
+        return None
+    extra = [c for c in df.columns if c.startswith(("pred_", "score_")) and c.split("_")[1].isdigit()
+             and int(c.split("_")[1]) > k]
+    return df.drop(columns=extra) if extra else df
+
+
 def clip_views(df: pd.DataFrame | None, k: int | None = None) -> dict[str, dict[str, Any]]:
-    """Per clip id what its card shows: ``outcome`` (see :data:`OUTCOMES`), ``truth``, ``top`` (up to ``k``
-    ``{label, score, truth}`` items, best first), ``confidence`` (top-1 probability) and ``error``."""
+    """Per clip id what its card shows: ``outcome`` (see :data:`OUTCOMES`, judged on the top
+    :data:`SCORED_K`), ``truth``, ``top`` (up to ``k`` ``{label, score, truth}`` items, best first),
+    ``confidence`` (top-1 probability) and ``error``."""
     if df is None or df.empty:
         return {}
     analysis = _analysis()
-    kinds = analysis.outcomes(df)
+    kinds = analysis.outcomes(scored_view(df))
     depth = analysis.top_k_of(df)
     depth = depth if k is None else min(k, depth)
     views: dict[str, dict[str, Any]] = {}
@@ -78,7 +92,7 @@ def summary(df: pd.DataFrame | None) -> dict[str, Any]:
     k) with its outcome counts under ``counts`` keyed by outcome name."""
     if df is None or df.empty:
         return {"clips": 0, "scored": 0, "top1": None, "top5": None, "k": 0, "counts": {}}
-    figures = _analysis().summary(df)
+    figures = _analysis().summary(scored_view(df))
     counts = {o: figures[o.replace("-", "_")] for o in OUTCOMES if figures.get(o.replace("-", "_"))}
     return {"clips": figures["clips"], "scored": figures["scored"], "top1": figures["top1"],
             "top5": figures["top5"], "k": min(5, figures["k"]), "counts": counts}
@@ -128,6 +142,7 @@ def visible_order(ids: Sequence[str], labels: Mapping[str, str | None], df: pd.D
     spec = dict(spec)
     outcome = spec.get("outcome")
     shown = set(ids)
+    df = scored_view(df)
     rows = df[df["clip_id"].astype(str).isin(shown)] if df is not None and not df.empty else None
     have = set() if rows is None else set(rows["clip_id"].astype(str))
     not_run = [i for i in ids if i not in have]

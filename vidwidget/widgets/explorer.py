@@ -21,6 +21,7 @@ import ipywidgets
 import pandas as pd
 
 from vidwidget.clip import Clip
+from vidwidget.widgets import _view
 from vidwidget.widgets._jobs import Job, JobRunner
 from vidwidget.widgets._quiet import import_inference, keep_worker_logs_out_of_the_notebook, native_stderr_to_log
 from vidwidget.widgets._sync import safe_handler
@@ -139,10 +140,10 @@ class VideoExplorer(ipywidgets.VBox):
     @property
     def results(self) -> pd.DataFrame:
         """The results shown, one row per clip in number order: the columns of
-        :func:`vidwidget.inference.evaluate` plus ``number`` (the clip's number in the grid and the table) and
-        ``model`` / ``num_frames``, the settings that made each row (rows made with other settings than the
-        current ones are the stale ones)."""
-        rows = self._shown_rows()
+        :func:`vidwidget.inference.evaluate` with the top-5 (the detail view's ranks 6-10 are kept for it), plus
+        ``number`` (the clip's number in the grid and the table) and ``model`` / ``num_frames``, the settings
+        that made each row (rows made with other settings than the current ones are the stale ones)."""
+        rows = _view.scored_view(self._shown_rows())
         if rows is None:
             return pd.DataFrame()
         out = rows.copy()
@@ -428,9 +429,10 @@ class VideoExplorer(ipywidgets.VBox):
         if self._cancelled_key == (self.controls.model_name, self.controls.num_frames):
             marks.update({cid: "cancelled" for cid in self._cancelled})
         caption = self._caption()
-        self.player.set_results(rows, marks, caption=caption)
-        self.panel.update(rows, caption=caption, stale=bool(stale))
-        self._show_analysis(rows, caption, bool(stale))
+        self.player.set_results(rows, marks, caption=caption)  # all ranks: the detail view shows the top-10
+        scored = _view.scored_view(rows)
+        self.panel.update(scored, caption=caption, stale=bool(stale))
+        self._show_analysis(scored, caption, bool(stale))
 
     def _show_analysis(self, rows: pd.DataFrame | None, caption: str, stale: bool) -> None:
         """Feed the AnalysisPanel; it is made with the first results — by then the worker has imported
