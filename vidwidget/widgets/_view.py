@@ -11,26 +11,15 @@ from typing import Any
 
 import pandas as pd
 
-from vidwidget.widgets._quiet import import_inference
+from vidwidget.inference import analysis
+from vidwidget.inference.analysis import OUTCOMES, SORT_KEYS
 
-# The same as vidwidget.inference.analysis.OUTCOMES / SORT_KEYS (checked by the tests): importing that package
-# starts TensorFlow, which must not happen when the widget is merely built in the kernel's main thread.
-OUTCOMES: tuple[str, ...] = ("correct", "top-k", "wrong", "unlabelled", "failed")
-SORT_KEYS: tuple[str, ...] = ("number", "confidence", "-confidence", "true", "predicted")
 NOT_RUN = "not run"
 SCORED_K = 5
 """Predictions per clip that count for outcomes and accuracy (the detail view may show more ranks)."""
 GRID_OUTCOMES: tuple[str, ...] = ("all", *OUTCOMES, NOT_RUN)
 """What the grid's outcome filter offers: the analysis outcomes plus clips with no result yet."""
 FILTER_KEYS = frozenset({"outcome", "true", "predicted", "min_confidence", "max_confidence", "sort"})
-
-
-def _analysis() -> Any:
-    """:mod:`vidwidget.inference.analysis`, imported quietly (TensorFlow's start-up lines go to the log)."""
-    import_inference()
-    from vidwidget.inference import analysis
-
-    return analysis
 
 
 def clean(value: Any) -> Any:
@@ -61,7 +50,6 @@ def clip_views(df: pd.DataFrame | None, k: int | None = None) -> dict[str, dict[
     ``confidence`` (top-1 probability) and ``error``."""
     if df is None or df.empty:
         return {}
-    analysis = _analysis()
     kinds = analysis.outcomes(scored_view(df))
     depth = analysis.top_k_of(df)
     depth = depth if k is None else min(k, depth)
@@ -92,7 +80,7 @@ def summary(df: pd.DataFrame | None) -> dict[str, Any]:
     k) with its outcome counts under ``counts`` keyed by outcome name."""
     if df is None or df.empty:
         return {"clips": 0, "scored": 0, "top1": None, "top5": None, "k": 0, "counts": {}}
-    figures = _analysis().summary(scored_view(df))
+    figures = analysis.summary(scored_view(df))
     counts = {o: figures[o.replace("-", "_")] for o in OUTCOMES if figures.get(o.replace("-", "_"))}
     return {"clips": figures["clips"], "scored": figures["scored"], "top1": figures["top1"],
             "top5": figures["top5"], "k": min(5, figures["k"]), "counts": counts}
@@ -150,7 +138,7 @@ def visible_order(ids: Sequence[str], labels: Mapping[str, str | None], df: pd.D
         return [i for i in not_run if spec.get("true") is None or labels.get(i) == spec["true"]]
     picked: list[str] = []
     if rows is not None:
-        picked = [str(i) for i in _analysis().filter_results(rows, spec)["clip_id"]]
+        picked = [str(i) for i in analysis.filter_results(rows, spec)["clip_id"]]
     needs_prediction = outcome is not None or any(
         spec.get(key) is not None for key in ("predicted", "min_confidence", "max_confidence"))
     extra = [] if needs_prediction else [i for i in not_run if spec.get("true") in (None, labels.get(i))]

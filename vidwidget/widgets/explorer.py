@@ -26,6 +26,7 @@ from vidwidget.widgets._jobs import Job, JobRunner
 from vidwidget.widgets._quiet import import_inference, keep_worker_logs_out_of_the_notebook, native_stderr_to_log
 from vidwidget.widgets._sync import safe_handler
 from vidwidget.widgets._text import describe_error, kinetics_unreachable, plural
+from vidwidget.widgets.analysis import AnalysisPanel
 from vidwidget.widgets.browser import DatasetBrowser, DownloadCancelled
 from vidwidget.widgets.controls import MAX_FRAMES, ExplorerControls
 from vidwidget.widgets.panel import PredictionPanel
@@ -435,13 +436,11 @@ class VideoExplorer(ipywidgets.VBox):
         self._show_analysis(scored, caption, bool(stale))
 
     def _show_analysis(self, rows: pd.DataFrame | None, caption: str, stale: bool) -> None:
-        """Feed the AnalysisPanel; it is made with the first results — by then the worker has imported
-        TensorFlow quietly, so building the explorer never waits for it — and its clicks filter the grid."""
+        """Feed the AnalysisPanel, made with the first results (an empty analysis would only take room); its
+        clicks filter the grid."""
         if self.analysis is None:
             if rows is None:
                 return
-            from vidwidget.widgets.analysis import AnalysisPanel
-
             self.analysis = AnalysisPanel()
             self.analysis.observe(self._analysis_clicked, ["filter_request"])
             self.player.observe(self._grid_filtered, ["filter"])
