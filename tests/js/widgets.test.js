@@ -413,6 +413,16 @@ describe("browser", () => {
     expect(rows[1].querySelector(".vw-select").disabled).toBe(true);
   });
 
+  it("says no '0 classes' and offers no class search when there are no classes; plurals right", () => {
+    const model = browserModel({ rows: [], num_clips: 1, num_downloaded: 1, num_classes: 0, num_matching: 1,
+      matching_classes: 0, selected_classes: 0, selected_ids: ["a"], embedded: true, error: HOSTILE });
+    browser.render({ model, el });
+    expect(el.querySelector(".vw-counts").textContent).toBe("Dataset: 1 clip · 1 downloaded — selected 1 clip");
+    expect(el.querySelector(".vw-search").classList.contains("vw-hidden")).toBe(true);
+    expect(el.querySelector(".vw-error").textContent).toBe(""); // the explorer's status line shows it
+    expect(el.querySelector("details").open).toBe(false);
+  });
+
   it("sorts by clicking headers and toggles selection by id", () => {
     const model = browserModel();
     browser.render({ model, el });

@@ -37,19 +37,22 @@ def native_stderr_to_log(what: str) -> Iterator[None]:
                 log.debug("%s wrote to stderr:\n%s", what, text)
 
 
+_MODULES = ("vidwidget.models", "vidwidget.inference.evaluate")
+
+
 def import_inference() -> None:
-    """Import :mod:`vidwidget.models` and :mod:`vidwidget.inference` (so TensorFlow) quietly, once."""
+    """Import the model and evaluation modules (so TensorFlow) quietly, once."""
     global _imported
     with _lock:
         if _imported:
             return
         if "tensorflow" in sys.modules:
-            importlib.import_module("vidwidget.models")
-            importlib.import_module("vidwidget.inference")
+            for name in _MODULES:
+                importlib.import_module(name)
         else:
             with native_stderr_to_log("importing TensorFlow"):
-                importlib.import_module("vidwidget.models")
-                importlib.import_module("vidwidget.inference")
+                for name in _MODULES:
+                    importlib.import_module(name)
         _imported = True
 
 

@@ -11,31 +11,15 @@ from typing import Any
 
 import pandas as pd
 
-from vidwidget.widgets._quiet import import_inference
+from vidwidget.inference import analysis
+from vidwidget.inference.analysis import OUTCOMES, SORT_KEYS
 
-# The same as vidwidget.inference.analysis.OUTCOMES / SORT_KEYS (checked by the tests): importing that package
-# starts TensorFlow, which must not happen when the widget is merely built in the kernel's main thread.
-OUTCOMES: tuple[str, ...] = ("correct", "top-k", "wrong", "unlabelled", "failed")
-SORT_KEYS: tuple[str, ...] = ("number", "confidence", "-confidence", "true", "predicted")
 NOT_RUN = "not run"
+SCORED_K = 5
+"""Predictions per clip that count for outcomes and accuracy (the detail view may show more ranks)."""
 GRID_OUTCOMES: tuple[str, ...] = ("all", *OUTCOMES, NOT_RUN)
 """What the grid's outcome filter offers: the analysis outcomes plus clips with no result yet."""
 FILTER_KEYS = frozenset({"outcome", "true", "predicted", "min_confidence", "max_confidence", "sort"})
-
-
-def _analysis() -> Any:
-    """:mod:`vidwidget.inference.analysis`, imported quietly (TensorFlow's start-up lines go to the log)."""
-    import_inference()
-    from vidwidget.inference import analysis
-
-    return analysis
-
-
-def _results_module() -> Any:
-    import_inference()
-    from vidwidget.inference import results
-
-    return results
 
 
 def clean(value: Any) -> Any:
@@ -49,14 +33,25 @@ def clean(value: Any) -> Any:
     return value
 
 
+def scored_view(df: pd.DataFrame | None, k: int = SCORED_K) -> pd.DataFrame | None:
+    """``df`` with its predictions cut to the top ``k``: what outcomes, accuracy, filters and the analysis are
+    computed on, so "in top-5" means the same on a card, in the summary and in the analysis, even when the table
+    keeps more ranks for the detail view."""
+    if df is None:
+        return None
+    extra = [c for c in df.columns if c.startswith(("pred_", "score_")) and c.split("_")[1].isdigit()
+             and int(c.split("_")[1]) > k]
+    return df.drop(columns=extra) if extra else df
+
+
 def clip_views(df: pd.DataFrame | None, k: int | None = None) -> dict[str, dict[str, Any]]:
-    """Per clip id what its card shows: ``outcome`` (see :data:`OUTCOMES`), ``truth``, ``top`` (up to ``k``
-    ``{label, score, truth}`` items, best first), ``confidence`` (top-1 probability) and ``error``."""
+    """Per clip id what its card shows: ``outcome`` (see :data:`OUTCOMES`, judged on the top
+    :data:`SCORED_K`), ``truth``, ``top`` (up to ``k`` ``{label, score, truth}`` items, best first),
+    ``confidence`` (top-1 probability) and ``error``."""
     if df is None or df.empty:
         return {}
-    analysis = _analysis()
-    kinds = analysis.outcomes(df)
-    depth = _results_module().top_k_of(df)
+    kinds = analysis.outcomes(scored_view(df))
+    depth = analysis.top_k_of(df)
     depth = depth if k is None else min(k, depth)
     views: dict[str, dict[str, Any]] = {}
     for (_, rec), outcome in zip(df.iterrows(), kinds, strict=True):
@@ -81,24 +76,14 @@ def clip_views(df: pd.DataFrame | None, k: int | None = None) -> dict[str, dict[
 
 
 def summary(df: pd.DataFrame | None) -> dict[str, Any]:
-    """What the summary panel shows: clips with a result, clips scored against a ground truth, top-1/top-5
-    accuracy (None when nothing is scored) and the count of each outcome."""
+    """What the summary line shows: :func:`vidwidget.inference.analysis.summary` (clips, scored, top-1/top-5,
+    k) with its outcome counts under ``counts`` keyed by outcome name."""
     if df is None or df.empty:
         return {"clips": 0, "scored": 0, "top1": None, "top5": None, "k": 0, "counts": {}}
-    analysis = _analysis()
-    kinds = analysis.outcomes(df)
-    counts = {o: int(n) for o, n in kinds.value_counts().items() if n}
-    scored = int(sum(counts.get(o, 0) for o in ("correct", "top-k", "wrong")))
-    results = _results_module()
-    k = results.top_k_of(df)
-    return {
-        "clips": len(df),
-        "scored": scored,
-        "top1": float(results.top_k_accuracy(df, 1)) if scored else None,
-        "top5": float(results.top_k_accuracy(df, min(5, k))) if scored and k else None,
-        "k": min(5, k),
-        "counts": counts,
-    }
+    figures = analysis.summary(scored_view(df))
+    counts = {o: figures[o.replace("-", "_")] for o in OUTCOMES if figures.get(o.replace("-", "_"))}
+    return {"clips": figures["clips"], "scored": figures["scored"], "top1": figures["top1"],
+            "top5": figures["top5"], "k": min(5, figures["k"]), "counts": counts}
 
 
 def validate_spec(spec: Any) -> dict[str, Any]:
@@ -145,6 +130,7 @@ def visible_order(ids: Sequence[str], labels: Mapping[str, str | None], df: pd.D
     spec = dict(spec)
     outcome = spec.get("outcome")
     shown = set(ids)
+    df = scored_view(df)
     rows = df[df["clip_id"].astype(str).isin(shown)] if df is not None and not df.empty else None
     have = set() if rows is None else set(rows["clip_id"].astype(str))
     not_run = [i for i in ids if i not in have]
@@ -152,7 +138,7 @@ def visible_order(ids: Sequence[str], labels: Mapping[str, str | None], df: pd.D
         return [i for i in not_run if spec.get("true") is None or labels.get(i) == spec["true"]]
     picked: list[str] = []
     if rows is not None:
-        picked = [str(i) for i in _analysis().filter_results(rows, spec)["clip_id"]]
+        picked = [str(i) for i in analysis.filter_results(rows, spec)["clip_id"]]
     needs_prediction = outcome is not None or any(
         spec.get(key) is not None for key in ("predicted", "min_confidence", "max_confidence"))
     extra = [] if needs_prediction else [i for i in not_run if spec.get("true") in (None, labels.get(i))]

@@ -21,10 +21,12 @@ import ipywidgets
 import pandas as pd
 
 from vidwidget.clip import Clip
+from vidwidget.widgets import _view
 from vidwidget.widgets._jobs import Job, JobRunner
 from vidwidget.widgets._quiet import import_inference, keep_worker_logs_out_of_the_notebook, native_stderr_to_log
 from vidwidget.widgets._sync import safe_handler
 from vidwidget.widgets._text import describe_error, kinetics_unreachable, plural
+from vidwidget.widgets.analysis import AnalysisPanel
 from vidwidget.widgets.browser import DatasetBrowser, DownloadCancelled
 from vidwidget.widgets.controls import MAX_FRAMES, ExplorerControls
 from vidwidget.widgets.panel import PredictionPanel
@@ -101,7 +103,9 @@ class VideoExplorer(ipywidgets.VBox):
         self.player = ClipPlayer(columns=columns, num_frames=self.controls.num_frames, mode=mode,
                                  page_size=page_size)
         self.browser = DatasetBrowser(sample_n=sample_size, seed=seed, embedded=True)
-        super().__init__([self.controls, self.panel, self.player, self.browser])
+        self.analysis: Any = None  # the AnalysisPanel, made with the first results (see _show_analysis)
+        self._analysis_slot = ipywidgets.Box(layout=ipywidgets.Layout(display="block"))
+        super().__init__([self.controls, self.panel, self._analysis_slot, self.player, self.browser])
         self.add_class("vidwidget-explorer")
 
         self._runner = JobRunner("vidwidget-explorer")
@@ -137,10 +141,10 @@ class VideoExplorer(ipywidgets.VBox):
     @property
     def results(self) -> pd.DataFrame:
         """The results shown, one row per clip in number order: the columns of
-        :func:`vidwidget.inference.evaluate` plus ``number`` (the clip's number in the grid and the table) and
-        ``model`` / ``num_frames``, the settings that made each row (rows made with other settings than the
-        current ones are the stale ones)."""
-        rows = self._shown_rows()
+        :func:`vidwidget.inference.evaluate` with the top-5 (the detail view's ranks 6-10 are kept for it), plus
+        ``number`` (the clip's number in the grid and the table) and ``model`` / ``num_frames``, the settings
+        that made each row (rows made with other settings than the current ones are the stale ones)."""
+        rows = _view.scored_view(self._shown_rows())
         if rows is None:
             return pd.DataFrame()
         out = rows.copy()
@@ -149,6 +153,19 @@ class VideoExplorer(ipywidgets.VBox):
         out["model"] = [self._row_keys[c][0] for c in ids]
         out["num_frames"] = [self._row_keys[c][1] for c in ids]
         return out.reset_index(drop=True)
+
+    def save_html(self, path: str | os.PathLike, *, title: str | None = None) -> Path:
+        """Write the results shown as ONE self-contained HTML file (embedded previews, predictions, accuracy,
+        per-class accuracy, confusions) that opens in a browser with no kernel; see
+        :func:`vidwidget.report.save_report`. Returns the path written."""
+        results = self.results
+        if results.empty:
+            raise ValueError("there are no results to save yet: press Classify first, then save_html(path)")
+        from vidwidget.report import save_report
+
+        if title is None:
+            title = f"vidwidget: {self._caption()}"
+        return save_report(results, path, title=title)
 
     @property
     def num_frames(self) -> int:
@@ -396,8 +413,8 @@ class VideoExplorer(ipywidgets.VBox):
         return {str(c) for c in rows["clip_id"] if self._row_keys.get(str(c)) != key}
 
     def _caption(self) -> str:
-        keys = {self._row_keys[str(c)] for c in self._shown_rows()["clip_id"]} if self._shown_rows() is not None \
-            else set()
+        rows = self._shown_rows()
+        keys = set() if rows is None else {self._row_keys[str(c)] for c in rows["clip_id"]}
         if not keys:
             return ""
         parts = [f"{m}, {f} frames" for m, f in sorted(keys)]
@@ -413,8 +430,32 @@ class VideoExplorer(ipywidgets.VBox):
         if self._cancelled_key == (self.controls.model_name, self.controls.num_frames):
             marks.update({cid: "cancelled" for cid in self._cancelled})
         caption = self._caption()
-        self.player.set_results(rows, marks, caption=caption)
-        self.panel.update(rows, caption=caption, stale=bool(stale))
+        self.player.set_results(rows, marks, caption=caption)  # all ranks: the detail view shows the top-10
+        scored = _view.scored_view(rows)
+        self.panel.update(scored, caption=caption, stale=bool(stale))
+        self._show_analysis(scored, caption, bool(stale))
+
+    def _show_analysis(self, rows: pd.DataFrame | None, caption: str, stale: bool) -> None:
+        """Feed the AnalysisPanel, made with the first results (an empty analysis would only take room); its
+        clicks filter the grid."""
+        if self.analysis is None:
+            if rows is None:
+                return
+            self.analysis = AnalysisPanel()
+            self.analysis.observe(self._analysis_clicked, ["filter_request"])
+            self.player.observe(self._grid_filtered, ["filter"])
+            self._analysis_slot.children = (self.analysis,)
+        self.analysis.update(rows, stale=stale, caption=caption)
+
+    def _analysis_clicked(self, _change: Any) -> None:
+        self.player.filter = self.analysis.filter_spec
+        self.player.page = 0
+
+    def _grid_filtered(self, change: Any) -> None:
+        """Keep the panel's highlighted class / confusion in line with the grid's own filter bar."""
+        spec = {k: v for k, v in change["new"].items() if k in ("true", "predicted", "outcome")}
+        if spec != self.analysis.filter_spec:
+            self.analysis.request_filter(**spec)
 
     def _nothing_to_classify(self) -> str:
         b = self.browser
