@@ -1,8 +1,10 @@
-"""Inference: batched, pipelined prediction and evaluation into result tables, and accuracy figures."""
+"""Inference: batched, pipelined prediction and evaluation into result tables, accuracy figures, and
+timelines of long videos (predictions per sliding window, merged into segments)."""
 
 from .evaluate import as_clips, evaluate, evaluate_folder, run_batch
 from .predict import predict
 from .results import per_class_accuracy, result_columns, results_frame, top_k_accuracy
+from .timeline import predict_timeline, timeline_segments, write_timeline
 
 __all__ = [
     "as_clips",
@@ -10,8 +12,11 @@ __all__ = [
     "evaluate_folder",
     "per_class_accuracy",
     "predict",
+    "predict_timeline",
     "result_columns",
     "results_frame",
     "run_batch",
+    "timeline_segments",
     "top_k_accuracy",
+    "write_timeline",
 ]
