@@ -12,6 +12,7 @@ import av
 import numpy as np
 import pandas as pd
 import pytest
+from timeline_helpers import LEVELS, brightness_model, level_frames
 from video_gen import remux_faststart, write_video
 
 from vidwidget import predict_timeline, timeline_segments, write_timeline
@@ -19,26 +20,6 @@ from vidwidget.errors import VideoError
 from vidwidget.models.base import VideoModel
 from vidwidget.video import read_frames
 from vidwidget.video.stream import WindowStream, plan_windows, read_frame_times, window_bounds
-
-LEVELS = ["dark", "grey", "light"]
-
-
-def brightness_model(calls: list[int] | None = None) -> VideoModel:
-    """A real VideoModel (16×16 input, any T ≥ 1) whose class is the clip's mean brightness: dark/grey/light."""
-    centres = np.array([40.0, 128.0, 215.0])
-
-    def run(frames: np.ndarray) -> np.ndarray:
-        if calls is not None:
-            calls.append(len(frames))
-        mean = frames.reshape(len(frames), -1).mean(axis=1, dtype=np.float64)
-        return (-((mean[:, None] - centres) ** 2) / 200.0).astype(np.float32)
-
-    return VideoModel("brightness", LEVELS, lambda x: x[:, 0, 0, 0, :], min_frames=1, size=16, backend="stub",
-                      runner=run)
-
-
-def level_frames(levels: list[int], h: int = 24, w: int = 32) -> list[np.ndarray]:
-    return [np.full((h, w, 3), v, dtype=np.uint8) for v in levels]
 
 
 def graded_video(path, n: int, rate: int = 10):
