@@ -20,6 +20,7 @@ _LAZY = {
     "load_clip": "video", "probe": "video", "read_frames": "video",
     "VideoModel": "models", "load_model": "models", "export_saved_model": "models",
     "evaluate_folder": "inference", "per_class_accuracy": "inference", "top_k_accuracy": "inference",
+    "confusions": "inference", "confusion_matrix": "inference", "filter_results": "inference", "outcomes": "inference",
     "predict_timeline": "inference", "timeline_segments": "inference", "write_timeline": "inference",
     "I3DLoader": "seed", "KineticsLoader": "seed", "compute_accuracy": "seed", "evaluate": "seed",
     "load_and_resize_video": "seed", "make_video_table": "seed", "predict": "seed", "resample_video": "seed",

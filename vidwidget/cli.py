@@ -2,13 +2,13 @@
 Kinetics clips, export the I3D as a SavedModel, and classify a long video over time (``timeline``).
 
 Options may also be read from a file: ``vidwidget evaluate @options.txt`` (one option or value per line).
-Exit codes: 0 done, 2 bad usage, 3 model unavailable, 4 download failed, 5 bad data, 130 interrupted.
+Exit codes: 0 done, 2 bad usage (also: the output is being written by another process, or holds results of
+another input or settings), 3 model unavailable, 4 download failed, 5 bad data, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import os
@@ -111,20 +111,39 @@ def _fail(code: int, message: str) -> int:
     return code
 
 
+def _dataset_name(args) -> str:
+    """What the evaluated clips are, recorded with the results: an output holding another input's is refused."""
+    if args.folder is not None:
+        labels = f" labels={args.labels_csv.resolve()}" if args.labels_csv else ""
+        return f"folder:{args.folder.resolve()}{labels}"
+    from .data.kinetics import normalize_version
+
+    return f"kinetics-{normalize_version(args.kinetics or '400')}:{args.split}"
+
+
 def cmd_evaluate(args) -> int:
+    from ._lock import OutputLock
+
+    if args.batch_size < 1 or args.top_n < 1 or (args.num_frames and args.num_frames < 1):
+        return _fail(EXIT_USAGE, "--batch-size, --top-n and --num-frames must be positive")
+    out = args.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    with OutputLock(out, f"the output folder {out}"):  # one writer per folder, from the first result to the summary
+        return _evaluate_into(args, out)
+
+
+def _evaluate_into(args, out: Path) -> int:
+    from . import _json
+    from ._atomic import write_atomic
     from .inference import evaluate, per_class_accuracy, top_k_accuracy
     from .inference.results import result_columns
     from .models import load_model
 
-    if args.batch_size < 1 or args.top_n < 1 or (args.num_frames and args.num_frames < 1):
-        return _fail(EXIT_USAGE, "--batch-size, --top-n and --num-frames must be positive")
     model = load_model(args.model, backend=args.backend, threads=args.threads)
     clips = _clips_for_evaluate(args)
-    out = args.output_dir
-    out.mkdir(parents=True, exist_ok=True)
     results_csv = out / "results.csv"
     df = evaluate(clips, model, num_frames=args.num_frames or None, batch_size=args.batch_size, top_k=args.top_n,
-                  mode=args.mode, progress=not args.no_progress, output=results_csv)
+                  mode=args.mode, progress=not args.no_progress, output=results_csv, dataset=_dataset_name(args))
     wanted = {c.id for c in clips}
     df = df[df["clip_id"].astype(str).isin(wanted)].reindex(columns=result_columns(args.top_n))
     top1, topn = top_k_accuracy(df, 1), top_k_accuracy(df, args.top_n)
@@ -132,7 +151,7 @@ def cmd_evaluate(args) -> int:
     per_class_accuracy(df, ks=sorted({1, args.top_n})).to_csv(out / "per_class.csv")
     summary = {"model": model.name, "clips": len(df), "failed": failed, "top1": top1, f"top{args.top_n}": topn,
                "num_frames": args.num_frames or None, "results": str(results_csv)}
-    (out / "summary.json").write_text(json.dumps(summary, indent=1), "utf-8")
+    write_atomic(out / "summary.json", _json.dumps(summary, indent=1).encode("utf-8"))
     if len(df) <= 20:  # a small run: show every clip's verdict
         shown = df[["clip_id", "Ground_Truth", "pred_1", "score_1", "error"]].rename(
             columns={"clip_id": "clip", "Ground_Truth": "truth", "pred_1": "top-1", "score_1": "p"}
@@ -176,18 +195,18 @@ def cmd_timeline(args) -> int:
     seconds = [v for v in (args.window, args.stride) if v is not None]
     if not all(math.isfinite(v) and v > 0 for v in seconds) or not (0 <= args.min_segment < math.inf):
         return _fail(EXIT_USAGE, "--window and --stride must be positive seconds, --min-segment zero or more")
-    model = load_model(args.model, backend=args.backend, threads=args.threads)
     bar = None
-    if not args.no_progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(unit="window", desc=args.video.name)
 
     def on_progress(done: int, total: int) -> None:
         bar.total = total
         bar.update(done - bar.n)
 
     try:
+        model = load_model(args.model, backend=args.backend, threads=args.threads)
+        if not args.no_progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(unit="window", desc=args.video.name)
         df = predict_timeline(args.video, model, window=args.window, stride=args.stride, num_frames=args.num_frames,
                               top_k=args.top_n, batch_size=args.batch_size, mode=args.mode,
                               on_progress=on_progress if bar is not None else None)
@@ -220,7 +239,7 @@ def cmd_export(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``vidwidget`` console script; returns the exit code."""
-    from .errors import DownloadError, ModelError, ModelUnavailableError, VidwidgetError
+    from .errors import DownloadError, ModelError, ModelUnavailableError, OutputConflictError, VidwidgetError
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter is not for shell users
     args = _parser().parse_args(argv)
@@ -234,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(EXIT_MODEL, str(exc))
     except DownloadError as exc:
         return _fail(EXIT_DOWNLOAD, str(exc))
+    except OutputConflictError as exc:
+        return _fail(EXIT_USAGE, str(exc))
     except (VidwidgetError, ValueError, OSError) as exc:
         return _fail(EXIT_DATA, str(exc))
 

@@ -1,12 +1,18 @@
 """Inference: batched, pipelined prediction and evaluation into result tables, accuracy figures, and
 timelines of long videos (predictions per sliding window, merged into segments)."""
 
+from .analysis import OUTCOMES, confusion_matrix, confusions, filter_results, outcomes
 from .evaluate import as_clips, evaluate, evaluate_folder, run_batch
 from .predict import predict
 from .results import per_class_accuracy, result_columns, results_frame, top_k_accuracy
 from .timeline import predict_timeline, timeline_segments, write_timeline
 
 __all__ = [
+    "OUTCOMES",
+    "confusion_matrix",
+    "confusions",
+    "filter_results",
+    "outcomes",
     "as_clips",
     "evaluate",
     "evaluate_folder",

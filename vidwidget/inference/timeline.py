@@ -7,7 +7,6 @@ per window (``window, start, end, label_1..k, prob_1..k``) and the full class pr
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import queue
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .._atomic import write_atomic
+from .._json import dumps as strict_json
 from ..models import VideoModel, load_model
 from ..video.preprocess import Mode
 from ..video.stream import WindowStream
@@ -254,19 +254,6 @@ def timeline_segments(df: pd.DataFrame, min_duration: float = 0.0) -> pd.DataFra
     )
 
 
-def _plain(value: object) -> object:
-    """``value`` as strict-JSON data: numpy scalars to Python, NaN/inf to None."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 _META = ("model", "path", "fps", "duration", "window", "stride", "num_frames", "cancelled", "windows_total", "error")
 
 
@@ -282,7 +269,7 @@ def write_timeline(df: pd.DataFrame, path: str | os.PathLike) -> Path:
         payload = {key: df.attrs.get(key) for key in _META}
         payload["windows"] = df.to_dict(orient="records")
         payload["segments"] = timeline_segments(df).to_dict(orient="records")
-        data = json.dumps(_plain(payload), allow_nan=False, ensure_ascii=False, indent=1).encode("utf-8")
+        data = strict_json(payload, ensure_ascii=False, indent=1).encode("utf-8")
     else:
         raise ValueError(f"cannot write a timeline as {target.name!r}: use a .csv or .json file name")
     write_atomic(target, data)
