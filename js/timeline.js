@@ -1,0 +1,178 @@
+// Timeline of a long video, drawn under its player: coloured segments of the top-1 class with a legend,
+// probability curves of the top few classes (SVG), a cursor that follows playback, and click-to-seek.
+// Pure rendering: no widget model here; the detail view passes data in and gets seeks out. Every label is
+// set with textContent (or a title attribute), never parsed as HTML.
+
+const SVG = "http://www.w3.org/2000/svg";
+// Okabe–Ito colours (distinguishable with the common colour-vision deficiencies), then a few more.
+export const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
+  "#999999", "#882255", "#44AA99", "#117733"];
+
+function h(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  return node;
+}
+
+function s(tag, attrs = {}) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  return node;
+}
+
+function clamp(x, lo, hi) {
+  return Math.min(hi, Math.max(lo, x));
+}
+
+export function formatTime(t) {
+  const total = Math.max(0, t);
+  const m = Math.floor(total / 60);
+  const sec = total - 60 * m;
+  return `${m}:${sec.toFixed(1).padStart(4, "0")}`;
+}
+
+/** One colour per label, in order of first appearance in the segments, then in the curves. */
+export function labelColors(segments, curves) {
+  const colors = new Map();
+  const add = (label) => {
+    if (!colors.has(label)) colors.set(label, PALETTE[colors.size % PALETTE.length]);
+  };
+  for (const seg of segments ?? []) add(seg.label);
+  for (const series of curves?.series ?? []) add(series.label);
+  return colors;
+}
+
+/**
+ * Draw a timeline into `el`.
+ * data: {duration, segments: [{start, end, label, mean_prob?}], curves?: {times: number[],
+ *   series: [{label, values: number[]}]}}
+ * options: {onSeek(t), video?: HTMLMediaElement whose `timeupdate`/`seeked` move the cursor}
+ * Returns {setTime(t), update(data), destroy()}.
+ */
+export function renderTimeline(el, data, { onSeek = () => {}, video = null } = {}) {
+  const root = h("div", "vw-timeline");
+  const bar = h("div", "vw-tl-bar");
+  bar.setAttribute("role", "group");
+  bar.setAttribute("aria-label", "segments by top-1 class; click one to play from its start");
+  const plot = h("div", "vw-tl-plot");
+  const cursor = h("div", "vw-tl-cursor");
+  const legend = h("div", "vw-tl-legend");
+  const axis = h("div", "vw-tl-axis");
+  const track = h("div", "vw-tl-track");
+  track.append(bar, plot, cursor);
+  root.append(track, axis, legend);
+  el.appendChild(root);
+  let duration = 0;
+  let current = 0;
+
+  function seekTo(t) {
+    onSeek(clamp(t, 0, duration));
+  }
+
+  function drawSegments(segments, colors) {
+    bar.replaceChildren();
+    for (const seg of segments) {
+      const button = h("button", "vw-tl-seg");
+      button.type = "button";
+      button.dataset.start = String(seg.start);
+      button.dataset.label = seg.label;
+      button.style.left = `${(100 * seg.start) / duration}%`;
+      button.style.width = `${(100 * (seg.end - seg.start)) / duration}%`;
+      button.style.background = colors.get(seg.label);
+      const prob = seg.mean_prob === undefined || seg.mean_prob === null ? "" : `, p ${seg.mean_prob.toFixed(2)}`;
+      const text = `${seg.label}: ${formatTime(seg.start)}–${formatTime(seg.end)}${prob}`;
+      button.title = text;
+      button.setAttribute("aria-label", text);
+      button.addEventListener("click", (event) => {
+        event.stopPropagation();
+        seekTo(seg.start);
+      });
+      bar.append(button);
+    }
+  }
+
+  function drawCurves(curves, colors) {
+    plot.replaceChildren();
+    if (!curves || !curves.times?.length || !curves.series?.length) return;
+    const svg = s("svg", { class: "vw-tl-svg", viewBox: "0 0 1000 100", preserveAspectRatio: "none" });
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", "probability of the top classes over time");
+    for (const series of curves.series) {
+      const points = curves.times.map((t, i) => {
+        const x = (1000 * t) / duration;
+        const y = 100 - 100 * clamp(Number(series.values[i]) || 0, 0, 1);
+        return `${x.toFixed(1)},${y.toFixed(1)}`;
+      });
+      const line = s("polyline", { points: points.join(" "), fill: "none", stroke: colors.get(series.label),
+        "stroke-width": 2, "vector-effect": "non-scaling-stroke" });
+      line.dataset.label = series.label;
+      const title = s("title");
+      title.textContent = series.label;
+      line.append(title);
+      svg.append(line);
+    }
+    plot.append(svg);
+  }
+
+  function drawLegend(colors) {
+    legend.replaceChildren();
+    for (const [label, color] of colors) {
+      const item = h("span", "vw-tl-key");
+      const swatch = h("span", "vw-tl-swatch");
+      swatch.style.background = color;
+      item.append(swatch, h("span", "vw-tl-key-label", label));
+      legend.append(item);
+    }
+  }
+
+  function drawAxis() {
+    axis.replaceChildren(h("span", null, formatTime(0)), h("span", null, formatTime(duration)));
+  }
+
+  function setTime(t) {
+    current = Number(t) || 0;
+    cursor.style.left = duration > 0 ? `${(100 * clamp(current, 0, duration)) / duration}%` : "0%";
+  }
+
+  function update(next) {
+    duration = Math.max(Number(next.duration) || 0, 1e-9);
+    const segments = next.segments ?? [];
+    const colors = labelColors(segments, next.curves);
+    drawSegments(segments, colors);
+    drawCurves(next.curves, colors);
+    drawLegend(colors);
+    drawAxis();
+    setTime(current);
+  }
+
+  function onTrackClick(event) {
+    const box = track.getBoundingClientRect();
+    if (!box.width) return;
+    seekTo(((event.clientX - box.left) / box.width) * duration);
+  }
+
+  function onTime() {
+    setTime(video.currentTime);
+  }
+
+  track.addEventListener("click", onTrackClick);
+  if (video) {
+    video.addEventListener("timeupdate", onTime);
+    video.addEventListener("seeked", onTime);
+  }
+  update(data);
+
+  return {
+    setTime,
+    update,
+    destroy() {
+      track.removeEventListener("click", onTrackClick);
+      if (video) {
+        video.removeEventListener("timeupdate", onTime);
+        video.removeEventListener("seeked", onTime);
+      }
+      root.remove();
+    },
+  };
+}
