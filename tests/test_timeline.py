@@ -15,8 +15,8 @@ import pytest
 from timeline_helpers import LEVELS, brightness_model, level_frames
 from video_gen import remux_faststart, write_video
 
-from vidwidget import predict_timeline, timeline_segments, write_timeline
 from vidwidget.errors import VideoError
+from vidwidget.inference import predict_timeline, timeline_segments, timeline_view, write_timeline
 from vidwidget.models.base import VideoModel
 from vidwidget.video import read_frames
 from vidwidget.video.stream import WindowStream, plan_windows, read_frame_times, window_bounds
@@ -144,6 +144,13 @@ def test_undecodable_file_raises(tmp_path):
 def dark_grey_light(tmp_path):
     """6 s at 10 fps: 2 s dark, 2 s grey, 2 s light."""
     return write_video(tmp_path / "dgl.mp4", level_frames([30] * 20 + [128] * 20 + [220] * 20))
+
+
+def test_public_names():
+    import vidwidget
+
+    assert (vidwidget.predict_timeline, vidwidget.timeline_segments, vidwidget.write_timeline) == (
+        predict_timeline, timeline_segments, write_timeline)
 
 
 def test_predict_timeline_table_and_attrs(dark_grey_light):
@@ -294,3 +301,16 @@ def test_decoding_error_mid_stream_keeps_the_windows_before_it(dark_grey_light, 
     df = predict_timeline(dark_grey_light, brightness_model(), window=1.0, stride=0.5, num_frames=4)
     assert len(df) == 4  # windows ending by frame 24 (2.5 s)
     assert "decoding stopped at frame 25" in df.attrs["error"] and "Invalid data" in df.attrs["error"]
+
+
+def test_timeline_view_for_the_widget(dark_grey_light):
+    df = predict_timeline(dark_grey_light, brightness_model(), window=1.0, stride=0.5, num_frames=4)
+    view = timeline_view(df, classes=2)
+    json.dumps(view, allow_nan=False)  # JSON-ready as it is
+    assert view["duration"] == pytest.approx(6.0) and view["window"] == 1.0 and view["cancelled"] is False
+    assert [s["label"] for s in view["segments"]] == LEVELS
+    assert view["curves"]["times"][:2] == [0.5, 1.0] and len(view["curves"]["times"]) == len(df)
+    series = view["curves"]["series"]
+    assert [s["label"] for s in series] == ["dark", "light"]  # the two longest segments' labels (tie: first)
+    np.testing.assert_allclose(series[1]["values"], df.attrs["probabilities"][:, 2], atol=1e-4)
+    assert [s["label"] for s in timeline_view(df, classes=3)["curves"]["series"]] == ["dark", "light", "grey"]

@@ -5,7 +5,7 @@ from .analysis import OUTCOMES, confusion_matrix, confusions, filter_results, ou
 from .evaluate import as_clips, evaluate, evaluate_folder, run_batch
 from .predict import predict
 from .results import per_class_accuracy, result_columns, results_frame, top_k_accuracy
-from .timeline import predict_timeline, timeline_segments, write_timeline
+from .timeline import predict_timeline, timeline_segments, timeline_view, write_timeline
 
 __all__ = [
     "OUTCOMES",
@@ -23,6 +23,7 @@ __all__ = [
     "results_frame",
     "run_batch",
     "timeline_segments",
+    "timeline_view",
     "top_k_accuracy",
     "write_timeline",
 ]

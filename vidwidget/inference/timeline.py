@@ -19,6 +19,7 @@ import pandas as pd
 
 from .._atomic import write_atomic
 from .._json import dumps as strict_json
+from .._json import finite
 from ..models import VideoModel, load_model
 from ..video.preprocess import Mode
 from ..video.stream import WindowStream
@@ -252,6 +253,34 @@ def timeline_segments(df: pd.DataFrame, min_duration: float = 0.0) -> pd.DataFra
          for s in segments],
         columns=SEGMENT_COLUMNS,
     )
+
+
+def timeline_view(df: pd.DataFrame, classes: int = 3, min_duration: float = 0.0) -> dict:
+    """What a timeline view draws, as JSON-ready data: ``duration``, the ``segments`` (records of
+    :func:`timeline_segments`) and ``curves`` — the probability over time (at window centres) of ``classes``
+    classes: the segments' labels by total length first, then the most probable on average — plus the settings
+    (``window``, ``stride``, ``num_frames``, ``model``, ``cancelled``, ``error``). Needs ``df.attrs`` from
+    :func:`predict_timeline`."""
+    classes = _positive_int("classes", classes)
+    probs = np.asarray(df.attrs["probabilities"], dtype=np.float64)
+    labels = list(df.attrs["labels"])
+    segments = timeline_segments(df, min_duration)
+    chosen: list[str] = []
+    if len(segments):
+        lengths = (segments["end"] - segments["start"]).groupby(segments["label"], sort=False).sum()
+        chosen = list(lengths.sort_values(ascending=False, kind="stable").index[:classes])
+    if len(df):
+        for i in np.argsort(-probs.mean(axis=0), kind="stable"):
+            if len(chosen) >= classes:
+                break
+            if labels[i] not in chosen:
+                chosen.append(labels[i])
+    centres = ((df["start"] + df["end"]) / 2).round(4).tolist()
+    series = [{"label": label, "values": probs[:, labels.index(label)].round(4).tolist()} for label in chosen]
+    view = {key: df.attrs.get(key) for key in ("duration", "window", "stride", "num_frames", "model", "cancelled",
+                                                "error")}
+    view.update(segments=segments.to_dict(orient="records"), curves={"times": centres, "series": series})
+    return finite(view)
 
 
 _META = ("model", "path", "fps", "duration", "window", "stride", "num_frames", "cancelled", "windows_total", "error")
