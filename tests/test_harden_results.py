@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
+from cli_helpers import count_model_calls
 from video_gen import write_video
 
 from vidwidget import cli, errors
@@ -39,15 +40,7 @@ def model():
 
 @pytest.fixture()
 def calls(monkeypatch):
-    seen: list[int] = []
-    original = VideoModel.logits
-
-    def counting(self, frames):
-        seen.append(len(frames))
-        return original(self, frames)
-
-    monkeypatch.setattr(VideoModel, "logits", counting)
-    return seen
+    return count_model_calls(monkeypatch)
 
 
 def _video(path, rgb, n=6):

@@ -1,7 +1,17 @@
 """Inference: batched, pipelined prediction and evaluation into result tables, accuracy figures, and
 timelines of long videos (predictions per sliding window, merged into segments)."""
 
-from .analysis import OUTCOMES, confusion_matrix, confusions, filter_results, outcomes
+from .analysis import (
+    OUTCOMES,
+    MatrixView,
+    class_table,
+    confusion_matrix,
+    confusions,
+    filter_results,
+    matrix_view,
+    outcomes,
+    summary,
+)
 from .evaluate import as_clips, evaluate, evaluate_folder, run_batch
 from .predict import predict
 from .results import per_class_accuracy, result_columns, results_frame, top_k_accuracy
@@ -9,6 +19,10 @@ from .timeline import predict_timeline, timeline_segments, timeline_view, write_
 
 __all__ = [
     "OUTCOMES",
+    "MatrixView",
+    "class_table",
+    "matrix_view",
+    "summary",
     "confusion_matrix",
     "confusions",
     "filter_results",

@@ -2,10 +2,10 @@
 
 Windows are planned in seconds from the frames' presentation timestamps (read by demuxing, no decoding), so
 variable-frame-rate videos get the frames that really fall in each window. Then one sequential decoding pass
-converts only the frames some window needs (upright, square, resized: the same steps as
-:func:`~vidwidget.video.read_frames`) and hands each window out as soon as its last frame arrived. Only the
-windows still open are held in memory — a few times ``window / stride`` clips of ``num_frames`` frames — so
-memory stays flat however long the video is.
+converts only the frames some window needs (upright, square and resized by the same
+:class:`~vidwidget.video._scaler.FrameScaler` as :func:`~vidwidget.video.read_frames`) and hands each window
+out as soon as its last frame arrived. Only the windows still open are held in memory — a few times
+``window / stride`` clips of ``num_frames`` frames — so memory stays flat however long the video is.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ import numpy as np
 
 from ..errors import VideoError
 from ._container import ffmpeg_reason, open_video
-from ._orientation import Orientation, detect_orientation
-from .decode import check_read_args
-from .preprocess import Mode, preprocess_frame, resample_indices
+from ._orientation import detect_orientation
+from ._scaler import FrameScaler
+from .decode import _NO_PTS_FORMATS, check_read_args
+from .preprocess import Mode, resample_indices
+from .probe import no_frames_error, scan
 
 _TOL = 1e-6  # seconds: timestamps closer than this count as equal (float rounding of k * stride)
 
@@ -65,31 +67,25 @@ class WindowPlan:
 def read_frame_times(path: str | Path) -> FrameTimes:
     """Demux ``path`` (no decoding) and return its frames' presentation times.
 
-    Packet timestamps are sorted into presentation order (B-frames arrive out of order). Packets without
-    any timestamp (some AVI files) fall back to ``index / fps``. ``duration`` runs to the end of the last frame.
+    Packet timestamps are sorted into presentation order (B-frames arrive out of order). Where they are
+    missing or only guessed by FFmpeg (AVI), frames are ``1 / fps`` apart. ``duration`` runs to the end of the
+    last frame.
     Raises :class:`VideoError` when the file cannot be opened or holds no video packets.
     """
     with open_video(path) as (container, stream):
-        stamps: list[int | None] = []
-        error = None
-        try:
-            for packet in container.demux(stream):
-                if packet.size == 0 or packet.is_discard:
-                    continue
-                stamps.append(packet.pts if packet.pts is not None else packet.dts)
-        except av.error.FFmpegError as e:  # a cut file: the packets read so far stand
-            error = ffmpeg_reason(e)
+        index, _ = scan(container, stream, decode_first=False)
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         time_base = stream.time_base
         listed = stream.frames  # the index's count (mp4): more than demuxed means the file was cut
+        guessed_pts = container.format.name in _NO_PTS_FORMATS
+    stamps = [p if p is not None else d for p, d in zip(index.pts, index.dts, strict=True)]
+    error = ffmpeg_reason(index.demux_error) if index.demux_error else None
     if error is None and listed > len(stamps) > 0:
         error = f"the file lists {listed} frames but only {len(stamps)} could be read; it is probably truncated"
     if not stamps:
-        extra = f" (FFmpeg stopped with '{error}')" if error else ""
-        raise VideoError(f"{path} has a video stream but no frames{extra}; it is empty or truncated. "
-                         "Re-download or re-encode it.")
+        raise no_frames_error(Path(path), index)
     fps = float(rate) if rate else 0.0
-    if any(s is None for s in stamps) or time_base is None:
+    if guessed_pts or any(s is None for s in stamps) or time_base is None:
         if fps <= 0:
             fps = 25.0  # nothing to go by: FFmpeg's own default rate
         times = np.arange(len(stamps), dtype=np.float64) / fps
@@ -186,7 +182,7 @@ class WindowStream:
         shape = (self.num_frames, self.size, self.size, 3)
         open_: dict[int, np.ndarray] = {}  # window number -> its frames being filled
         next_open = next_emit = 0
-        orientation: Orientation | None = None
+        scaler: FrameScaler | None = None
         self.decoded = 0
         self.error = self.times.error
         with open_video(self.path) as (container, stream):
@@ -195,8 +191,8 @@ class WindowStream:
                 for frame in container.decode(stream):
                     k = self.decoded
                     self.decoded += 1
-                    if orientation is None:  # the display matrix rides on the first frame
-                        orientation = detect_orientation(frame, stream.metadata)
+                    if scaler is None:  # the display matrix rides on the first frame
+                        scaler = FrameScaler(self.mode, self.size, detect_orientation(frame, stream.metadata))
                     while next_open < count and plan.indices[next_open][0] <= k:
                         open_[next_open] = np.empty(shape, dtype=np.uint8)
                         next_open += 1
@@ -208,8 +204,7 @@ class WindowStream:
                         if left == right:
                             continue
                         if model_frame is None:
-                            rgb = orientation.apply(frame.to_ndarray(format="rgb24"))
-                            model_frame = preprocess_frame(rgb, self.mode, self.size)
+                            model_frame = scaler(frame)
                         out[left:right] = model_frame
                     while next_emit < next_open and plan.indices[next_emit][-1] <= k:
                         yield Window(next_emit, float(plan.starts[next_emit]), float(plan.ends[next_emit]),
