@@ -1,27 +1,28 @@
 // Timeline of a long video, drawn under its player: coloured segments of the top-1 class with a legend,
 // probability curves of the top few classes (SVG), a cursor that follows playback, and click-to-seek.
-// Pure rendering: no widget model here; the detail view passes data in and gets seeks out. Every label is
-// set with textContent (or a title attribute), never parsed as HTML.
+// No widget model here: the detail view (player.js) passes data in and gets seeks and requests out. Every label
+// is set with textContent (or a title attribute), never parsed as HTML. ClipPlayer's module is this file
+// followed by player.js (widgets/_static.py joins them), so top-level names must not clash with player.js.
 
-const SVG = "http://www.w3.org/2000/svg";
+const SVG_NS = "http://www.w3.org/2000/svg";
 // Okabe–Ito colours (distinguishable with the common colour-vision deficiencies), then a few more.
 export const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
   "#999999", "#882255", "#44AA99", "#117733"];
 
-function h(tag, className, text) {
+function tlNode(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text !== undefined && text !== null) node.textContent = String(text);
   return node;
 }
 
-function s(tag, attrs = {}) {
-  const node = document.createElementNS(SVG, tag);
+function svgNode(tag, attrs = {}) {
+  const node = document.createElementNS(SVG_NS, tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
   return node;
 }
 
-function clamp(x, lo, hi) {
+function clampTo(x, lo, hi) {
   return Math.min(hi, Math.max(lo, x));
 }
 
@@ -51,15 +52,15 @@ export function labelColors(segments, curves) {
  * Returns {setTime(t), update(data), destroy()}.
  */
 export function renderTimeline(el, data, { onSeek = () => {}, video = null } = {}) {
-  const root = h("div", "vw-timeline");
-  const bar = h("div", "vw-tl-bar");
+  const root = tlNode("div", "vw-timeline");
+  const bar = tlNode("div", "vw-tl-bar");
   bar.setAttribute("role", "group");
   bar.setAttribute("aria-label", "segments by top-1 class; click one to play from its start");
-  const plot = h("div", "vw-tl-plot");
-  const cursor = h("div", "vw-tl-cursor");
-  const legend = h("div", "vw-tl-legend");
-  const axis = h("div", "vw-tl-axis");
-  const track = h("div", "vw-tl-track");
+  const plot = tlNode("div", "vw-tl-plot");
+  const cursor = tlNode("div", "vw-tl-cursor");
+  const legend = tlNode("div", "vw-tl-legend");
+  const axis = tlNode("div", "vw-tl-axis");
+  const track = tlNode("div", "vw-tl-track");
   track.append(bar, plot, cursor);
   root.append(track, axis, legend);
   el.appendChild(root);
@@ -67,13 +68,13 @@ export function renderTimeline(el, data, { onSeek = () => {}, video = null } = {
   let current = 0;
 
   function seekTo(t) {
-    onSeek(clamp(t, 0, duration));
+    onSeek(clampTo(t, 0, duration));
   }
 
   function drawSegments(segments, colors) {
     bar.replaceChildren();
     for (const seg of segments) {
-      const button = h("button", "vw-tl-seg");
+      const button = tlNode("button", "vw-tl-seg");
       button.type = "button";
       button.dataset.start = String(seg.start);
       button.dataset.label = seg.label;
@@ -95,19 +96,19 @@ export function renderTimeline(el, data, { onSeek = () => {}, video = null } = {
   function drawCurves(curves, colors) {
     plot.replaceChildren();
     if (!curves || !curves.times?.length || !curves.series?.length) return;
-    const svg = s("svg", { class: "vw-tl-svg", viewBox: "0 0 1000 100", preserveAspectRatio: "none" });
+    const svg = svgNode("svg", { class: "vw-tl-svg", viewBox: "0 0 1000 100", preserveAspectRatio: "none" });
     svg.setAttribute("role", "img");
     svg.setAttribute("aria-label", "probability of the top classes over time");
     for (const series of curves.series) {
       const points = curves.times.map((t, i) => {
         const x = (1000 * t) / duration;
-        const y = 100 - 100 * clamp(Number(series.values[i]) || 0, 0, 1);
+        const y = 100 - 100 * clampTo(Number(series.values[i]) || 0, 0, 1);
         return `${x.toFixed(1)},${y.toFixed(1)}`;
       });
-      const line = s("polyline", { points: points.join(" "), fill: "none", stroke: colors.get(series.label),
+      const line = svgNode("polyline", { points: points.join(" "), fill: "none", stroke: colors.get(series.label),
         "stroke-width": 2, "vector-effect": "non-scaling-stroke" });
       line.dataset.label = series.label;
-      const title = s("title");
+      const title = svgNode("title");
       title.textContent = series.label;
       line.append(title);
       svg.append(line);
@@ -118,21 +119,21 @@ export function renderTimeline(el, data, { onSeek = () => {}, video = null } = {
   function drawLegend(colors) {
     legend.replaceChildren();
     for (const [label, color] of colors) {
-      const item = h("span", "vw-tl-key");
-      const swatch = h("span", "vw-tl-swatch");
+      const item = tlNode("span", "vw-tl-key");
+      const swatch = tlNode("span", "vw-tl-swatch");
       swatch.style.background = color;
-      item.append(swatch, h("span", "vw-tl-key-label", label));
+      item.append(swatch, tlNode("span", "vw-tl-key-label", label));
       legend.append(item);
     }
   }
 
   function drawAxis() {
-    axis.replaceChildren(h("span", null, formatTime(0)), h("span", null, formatTime(duration)));
+    axis.replaceChildren(tlNode("span", null, formatTime(0)), tlNode("span", null, formatTime(duration)));
   }
 
   function setTime(t) {
     current = Number(t) || 0;
-    cursor.style.left = duration > 0 ? `${(100 * clamp(current, 0, duration)) / duration}%` : "0%";
+    cursor.style.left = duration > 0 ? `${(100 * clampTo(current, 0, duration)) / duration}%` : "0%";
   }
 
   function update(next) {
@@ -173,6 +174,69 @@ export function renderTimeline(el, data, { onSeek = () => {}, video = null } = {
         video.removeEventListener("seeked", onTime);
       }
       root.remove();
+    },
+  };
+}
+
+/**
+ * The timeline panel of the detail view: a "Timeline" button, progress and cancel, then the timeline itself.
+ * state: {} (not computed) or {state: "running"|"done"|"cancelled"|"error", done, total, message, view}
+ * (view: the data of renderTimeline). Seeking sets the video's currentTime.
+ * Returns {update(state), destroy()}.
+ */
+export function mountTimelinePanel(slot, { video, onRun, onCancel }) {
+  const panel = tlNode("div", "vw-tl-panel");
+  const head = tlNode("div", "vw-tl-head");
+  const run = tlNode("button", "vw-tl-run", "Timeline");
+  run.type = "button";
+  run.title = "Predict over time: the model on a sliding window over the whole video";
+  const cancel = tlNode("button", "vw-tl-cancel vw-hidden", "cancel");
+  cancel.type = "button";
+  const status = tlNode("span", "vw-muted vw-tl-status");
+  const body = tlNode("div", "vw-tl-body");
+  head.append(run, cancel, status);
+  panel.append(head, body);
+  slot.append(panel);
+  let view = null;
+  let shown = null;
+
+  run.addEventListener("click", () => onRun());
+  cancel.addEventListener("click", () => onCancel());
+
+  function update(state) {
+    const st = state && state.state;
+    panel.dataset.state = st || "idle";
+    run.disabled = st === "running";
+    cancel.classList.toggle("vw-hidden", st !== "running");
+    if (st === "running") {
+      status.textContent = state.total ? `computing: ${state.done} of ${state.total} windows…` : (state.message || "starting…");
+    } else if (st === "cancelled") {
+      status.textContent = `cancelled after ${state.done} of ${state.total} windows`;
+    } else if (st === "error") {
+      status.textContent = `timeline failed: ${state.message}`;
+    } else if (st === "done") {
+      const v = state.view;
+      status.textContent = `${v.segments.length} segments, windows of ${v.window.toFixed(2)} s every ${v.stride.toFixed(2)} s`
+        + (v.error ? ` (stops early: ${v.error})` : "");
+    } else {
+      status.textContent = "";
+    }
+    if (st === "done" && state.view !== shown) {
+      if (view) view.destroy();
+      view = renderTimeline(body, state.view, { video, onSeek: (t) => { video.currentTime = t; } });
+      shown = state.view;
+    } else if (st !== "done" && view) {
+      view.destroy();
+      view = null;
+      shown = null;
+    }
+  }
+
+  return {
+    update,
+    destroy() {
+      if (view) view.destroy();
+      panel.remove();
     },
   };
 }

@@ -1,7 +1,8 @@
 // Unit tests of the timeline renderer (js/timeline.js) in jsdom: segments and legend, curves, click-to-seek,
 // the cursor following a video's timeupdate, updates, clean-up, and labels shown as text only.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { PALETTE, formatTime, labelColors, renderTimeline } from "../../js/timeline.js";
+import player from "../../js/player.js";
+import { PALETTE, formatTime, labelColors, mountTimelinePanel, renderTimeline } from "../../js/timeline.js";
 
 const HOSTILE = '<img src=x onerror=alert(1)>';
 const DATA = {
@@ -124,5 +125,76 @@ describe("timeline", () => {
     expect([...colors]).toEqual([["b", PALETTE[0]], ["a", PALETTE[1]], ["c", PALETTE[2]]]);
     expect(formatTime(0)).toBe("0:00.0");
     expect(formatTime(75.25)).toBe("1:15.3");
+  });
+});
+
+describe("timeline panel in the detail view", () => {
+  const VIEW = { ...DATA, window: 2.56, stride: 1.28, error: null };
+
+  it("asks for a timeline, shows progress and cancel, then draws it and seeks the video", () => {
+    const video = document.createElement("video");
+    let runs = 0;
+    let cancels = 0;
+    const panel = mountTimelinePanel(el, { video, onRun: () => runs++, onCancel: () => cancels++ });
+    const run = el.querySelector(".vw-tl-run");
+    const cancel = el.querySelector(".vw-tl-cancel");
+    const status = el.querySelector(".vw-tl-status");
+    panel.update({});
+    expect(cancel.classList.contains("vw-hidden")).toBe(true);
+    run.click();
+    expect(runs).toBe(1);
+    panel.update({ id: "a", state: "running", done: 4, total: 20 });
+    expect(status.textContent).toBe("computing: 4 of 20 windows…");
+    expect(run.disabled).toBe(true);
+    cancel.click();
+    expect(cancels).toBe(1);
+    panel.update({ id: "a", state: "cancelled", done: 6, total: 20 });
+    expect(status.textContent).toBe("cancelled after 6 of 20 windows");
+    expect(run.disabled).toBe(false);
+    panel.update({ id: "a", state: "done", done: 20, total: 20, view: VIEW });
+    expect(status.textContent).toBe("3 segments, windows of 2.56 s every 1.28 s");
+    expect(el.querySelectorAll(".vw-tl-seg")).toHaveLength(3);
+    el.querySelectorAll(".vw-tl-seg")[1].click();
+    expect(video.currentTime).toBe(10);
+    panel.update({ id: "a", state: "error", message: HOSTILE });
+    expect(status.textContent).toBe(`timeline failed: ${HOSTILE}`);
+    expect(el.querySelector(".vw-tl-seg")).toBeNull();
+    expect(el.querySelector("img")).toBeNull();
+    panel.destroy();
+    expect(el.querySelector(".vw-tl-panel")).toBeNull();
+  });
+
+  it("is wired into ClipPlayer's detail view: requests go to Python, state comes from the `timeline` trait", () => {
+    const state = {
+      cards: [], num_clips: 1, num_visible: 1, page: 0, page_size: 12, filter: {}, classes: [], detail_id: "a",
+      detail: { id: "a", number: 1, label: "x", name: "a.mp4", available: true, mark: null, result: null,
+        position: 1, total: 1, prev_id: null, next_id: null },
+      columns: 4, num_frames: 16, mode: "crop", caption: "", timeline: {},
+    };
+    const handlers = new Map();
+    const sent = [];
+    const model = {
+      get: (k) => state[k],
+      set: (k, v) => { state[k] = v; for (const cb of handlers.get(`change:${k}`) ?? []) cb(); },
+      on: (e, cb) => handlers.set(e, [...(handlers.get(e) ?? []), cb]),
+      off: () => {},
+      send: (msg) => sent.push(msg),
+      save_changes: () => {},
+    };
+    URL.createObjectURL = vi.fn(() => "blob:x");
+    URL.revokeObjectURL = vi.fn();
+    player.render({ model, el });
+    el.querySelector(".vw-detail-ext .vw-tl-run").click();
+    expect(sent.at(-1)).toEqual({ type: "timeline", id: "a" });
+    model.set("timeline", { id: "a", state: "running", done: 0, total: 8 });
+    expect(el.querySelector(".vw-tl-status").textContent).toBe("computing: 0 of 8 windows…");
+    el.querySelector(".vw-tl-cancel").click();
+    expect(sent.at(-1)).toEqual({ type: "timeline_cancel" });
+    model.set("timeline", { id: "other", state: "done", view: VIEW });
+    expect(el.querySelector(".vw-tl-seg")).toBeNull(); // another clip's timeline is not shown here
+    model.set("timeline", { id: "a", state: "done", done: 8, total: 8, view: VIEW });
+    expect(el.querySelectorAll(".vw-detail .vw-tl-seg")).toHaveLength(3);
+    el.querySelectorAll(".vw-tl-seg")[2].click();
+    expect(el.querySelector(".vw-detail-video").currentTime).toBe(20);
   });
 });
