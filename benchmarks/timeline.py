@@ -1,11 +1,11 @@
 """Timeline of a long video: peak memory and seconds per window for synthetic 1-minute and 10-minute videos.
 
-    python benchmarks/timeline.py                       # I3D Kinetics-400 on both (10 min: ~10 min of compute)
+    python benchmarks/timeline.py                       # I3D Kinetics-400 on both (10 min: ~8 min of compute)
     python benchmarks/timeline.py --model stub          # decode + preprocess + pipeline only (model returns 0s)
     python benchmarks/timeline.py --minutes 1 --model kinetics-400
 
 The videos (160×120, 25 fps, moving gradient with noise, libx264) are generated at run time into the temp dir.
-Each video runs in a fresh interpreter: it first makes a timeline of a 4-second video with the same settings
+Each video runs in a fresh interpreter: it first makes a timeline of an 8-second video with the same settings
 (so libraries, decoder and model buffers are resident), then resets the peak-RSS mark and measures the long
 video. Memory should be flat with length (the ratio 10 min ÷ 1 min near 1); time grows with the number of
 windows. The last line is JSON.
@@ -127,7 +127,7 @@ def main() -> None:
     prepare_home()
     folder = Path(tempfile.gettempdir()) / "vidwidget-bench-timeline"
     folder.mkdir(exist_ok=True)
-    warm = synthetic_video(folder / "warm-4s.mp4", 4)
+    warm = synthetic_video(folder / "warm-8s.mp4", 8)  # ≥ 2 batches of windows: every batch shape is warm
     results = {}
     for minutes in args.minutes:
         video = synthetic_video(folder / f"synthetic-{minutes:g}min.mp4", minutes * 60)
