@@ -47,9 +47,9 @@ class _Prefetch:
         while not self._stop.is_set():
             try:
                 self._queue.put(item, timeout=0.1)
-                return True
             except queue.Full:
                 continue
+            return not self._stop.is_set()  # closed meanwhile: decode nothing more
         return False
 
     def _run(self, iterable: Iterable) -> None:

@@ -35,12 +35,6 @@ class TimelineJobs:
         self._cache: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
         self._max = max_cached
 
-    def cached(self, clip: Clip, model_name: str, num_frames: int, mode: str) -> dict[str, Any] | None:
-        """The finished state of this clip's timeline with these settings, if computed before."""
-        if clip.path is None or not Path(clip.path).is_file():
-            return None
-        return self._cache.get((*_file_key(Path(clip.path)), model_name, num_frames, mode))
-
     def start(self, clip: Clip, get_model: ModelSource, num_frames: int, mode: str) -> Job:
         """Compute ``clip``'s timeline in the background (cancelling a running one)."""
         return self._runner.submit(
