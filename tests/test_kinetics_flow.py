@@ -65,6 +65,8 @@ def test_seed_kinetics_loader_flow(kinetics_env, k400, capsys, tmp_path, monkeyp
     assert len(again) == 3 and list(again["YouTube_Id"]) == list(df["YouTube_Id"][:3])  # resumed, trimmed
     native = vidwidget.evaluate(loader.clips(), k400, num_frames=16, batch_size=4)  # native order still works
     assert len(native) == 5 and native.index.name is None
+    with pytest.raises(TypeError, match="model first"):
+        vidwidget.evaluate(loader, k400)
 
 
 def test_cli_download_and_evaluate(kinetics_env, mirror, tmp_path, capsys):

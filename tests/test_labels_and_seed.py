@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -128,6 +130,7 @@ def test_make_video_table_seed_form(shared_videos, tmp_path):
     assert isinstance(out, str) and out._repr_html_() == out
     assert out.count("<tr>") == 2 and out.count("<td>") == 5  # four wide
     assert out.count("data:video/mp4;base64,") == 4 and f"no clip file for missingid00 in {folder}" in out
+    assert re.findall(r'(?:src|href)="([^":]*):', out) == ["data"] * 4  # nothing points at a file: it can move
     assert "&lt;i&gt;tag&lt;/i&gt;" in out and "<i>" not in out
     assert out.count('style="color:red"') == 2  # "wrong" and "z"; a right prediction stays black
     assert '<div class="right">cleaning pool</div>' in out

@@ -234,6 +234,10 @@ def evaluate(*args, **kwargs) -> pd.DataFrame:
     first = args[0] if args else kwargs.get("model")
     if _is_model(first) or "loader" in kwargs:
         return _seed_evaluate(*args, **kwargs)
+    if isinstance(first, KineticsLoader) or hasattr(first, "clips"):
+        raise TypeError("vidwidget.evaluate takes the model first, as the seed does: evaluate(model, loader, "
+                        "num_videos=..., batch_size=..., num_frames=...); with clips first, call "
+                        "vidwidget.inference.evaluate(loader.clips(), model, ...)")
     return _native_evaluate(*args, **kwargs)
 
 

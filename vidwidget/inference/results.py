@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ..clip import Clip, display_path
-from ..models.base import Prediction
+
+if TYPE_CHECKING:
+    from ..models.base import Prediction
 
 
 def result_columns(k: int) -> list[str]:

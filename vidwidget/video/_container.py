@@ -64,6 +64,15 @@ def open_video(path: str | Path) -> Iterator[tuple[av.container.InputContainer, 
         container.close()
 
 
+def pixel_limit_hint(stream: av.video.stream.VideoStream) -> str:
+    """The words to add when no frame decoded from a stream whose header gave no picture size: FFmpeg's
+    ``max_pixels`` refusal looks like any other decoding error ("Invalid argument")."""
+    ctx = stream.codec_context
+    if ctx.width and ctx.height:
+        return ""
+    return f" or its frames exceed the {_config.max_pixels():,}-pixel limit (VIDWIDGET_MAX_PIXELS)"
+
+
 def ffmpeg_reason(e: BaseException) -> str:
     """A short human-readable reason for a PyAV/FFmpeg exception."""
     return getattr(e, "strerror", None) or str(e) or type(e).__name__

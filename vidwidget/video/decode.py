@@ -27,7 +27,7 @@ import av.video.stream
 import numpy as np
 
 from ..errors import VideoError
-from ._container import ffmpeg_reason, open_video
+from ._container import ffmpeg_reason, open_video, pixel_limit_hint
 from ._orientation import Orientation, detect_orientation
 from ._scaler import FrameScaler
 from .preprocess import MODES, Mode, resample_indices
@@ -313,8 +313,8 @@ def _sequential_with_retry(container, stream, index, path, num_frames, mode, siz
     if decoded == 0:
         why = f"FFmpeg says '{ffmpeg_reason(error)}'" if error else "the stream ended before the first frame"
         raise VideoError(
-            f"No frame of {path} could be decoded ({why}); the file is corrupt or truncated. "
-            "Re-download or re-encode it."
+            f"No frame of {path} could be decoded ({why}); the file is corrupt or truncated"
+            f"{pixel_limit_hint(stream)}. Re-download or re-encode it."
         )
     real = decoded
     if num_frames is None:

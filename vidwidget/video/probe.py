@@ -9,9 +9,8 @@ import av
 import av.container
 import av.video.stream
 
-from .._config import max_pixels
 from ..errors import VideoError
-from ._container import ffmpeg_reason, open_video
+from ._container import ffmpeg_reason, open_video, pixel_limit_hint
 from ._orientation import detect_orientation
 
 
@@ -128,8 +127,7 @@ def probe(path: str | Path) -> VideoInfo:
         if count == 0:
             raise no_frames_error(p, index)
         if first is None:
-            unsized = not (stream.codec_context.width and stream.codec_context.height)
-            limit = f" or its frames exceed the {max_pixels():,}-pixel limit (VIDWIDGET_MAX_PIXELS)" if unsized else ""
+            limit = pixel_limit_hint(stream)
             raise VideoError(
                 f"No frame of {p} could be decoded ({count} packets of {stream.codec_context.name} data "
                 f"found); the file is corrupt or truncated{limit}. Re-download or re-encode it."
