@@ -102,7 +102,7 @@ export function renderTimeline(el, data, { onSeek = () => {}, video = null } = {
     for (const series of curves.series) {
       const points = curves.times.map((t, i) => {
         const x = (1000 * t) / duration;
-        const y = 100 - 100 * clampTo(Number(series.values[i]) || 0, 0, 1);
+        const y = 98 - 96 * clampTo(Number(series.values[i]) || 0, 0, 1); // 2 units clear of both edges
         return `${x.toFixed(1)},${y.toFixed(1)}`;
       });
       const line = svgNode("polyline", { points: points.join(" "), fill: "none", stroke: colors.get(series.label),
@@ -216,7 +216,8 @@ export function mountTimelinePanel(slot, { video, onRun, onCancel }) {
       status.textContent = `timeline failed: ${state.message}`;
     } else if (st === "done") {
       const v = state.view;
-      status.textContent = `${v.segments.length} segments, windows of ${v.window.toFixed(2)} s every ${v.stride.toFixed(2)} s`
+      const n = v.segments.length;
+      status.textContent = `${n} ${n === 1 ? "segment" : "segments"}, windows of ${v.window.toFixed(2)} s every ${v.stride.toFixed(2)} s`
         + (v.error ? ` (stops early: ${v.error})` : "");
     } else {
       status.textContent = "";

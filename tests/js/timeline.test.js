@@ -56,8 +56,8 @@ describe("timeline", () => {
     const lines = [...el.querySelectorAll("polyline")];
     expect(lines.map((l) => l.dataset.label)).toEqual(["arm wrestling", "cleaning pool", "filling eyebrows"]);
     const first = lines[0].getAttribute("points").split(" ");
-    expect(first[0]).toBe("33.3,0.0"); // t=1 s of 30 → x 33.3/1000; p=1 → top
-    expect(first.at(-1)).toBe("966.7,100.0");
+    expect(first[0]).toBe("33.3,2.0"); // t=1 s of 30 → x 33.3/1000; p=1 → near the top
+    expect(first.at(-1)).toBe("966.7,98.0"); // p=0 → near the bottom
     const colors = labelColors(DATA.segments, DATA.curves);
     expect(lines[2].getAttribute("stroke")).toBe(colors.get("filling eyebrows"));
     expect(lines[2].querySelector("title").textContent).toBe("filling eyebrows");
@@ -156,6 +156,8 @@ describe("timeline panel in the detail view", () => {
     expect(el.querySelectorAll(".vw-tl-seg")).toHaveLength(3);
     el.querySelectorAll(".vw-tl-seg")[1].click();
     expect(video.currentTime).toBe(10);
+    panel.update({ id: "a", state: "done", done: 20, total: 20, view: { ...VIEW, segments: VIEW.segments.slice(0, 1) } });
+    expect(status.textContent).toBe("1 segment, windows of 2.56 s every 1.28 s");
     panel.update({ id: "a", state: "error", message: HOSTILE });
     expect(status.textContent).toBe(`timeline failed: ${HOSTILE}`);
     expect(el.querySelector(".vw-tl-seg")).toBeNull();
