@@ -1,6 +1,7 @@
 // ClipPlayer: the grid of clip cards (video, number, ground truth, top-5 bars, a mark), its filter bar and pager,
 // and the detail view of one clip. Filtering, sorting and paging run in Python; the page asks for video bytes by
 // clip id only, at most MAX_IN_FLIGHT at a time. Every label, file name and error is set with textContent.
+import { mountTimelinePanel } from "./timeline.js";
 
 const MAX_IN_FLIGHT = 3;
 
@@ -386,6 +387,7 @@ function render({ model, el }) {
 
   function dropDetail() {
     if (!detail) return;
+    detail.timeline?.destroy();
     detail.urls.forEach(revoke);
     detail.box.remove();
     detail = null;
@@ -409,7 +411,10 @@ function render({ model, el }) {
     const keepStrip = same ? [...detail.strip.childNodes] : null;
     const keepUrls = same ? detail.urls : [];
     if (detail && !same) detail.urls.forEach(revoke);
-    if (detail) detail.box.remove();
+    if (detail) {
+      detail.timeline?.destroy();
+      detail.box.remove();
+    }
     const view = renderDetail(d, { onClose: closeDetail, onMove: openDetail, numFrames: model.get("num_frames") });
     detail = { id: d.id, available: d.available, urls: keepUrls, ...view };
     if (keepVideo) {
@@ -418,6 +423,12 @@ function render({ model, el }) {
       view.message.textContent = "";
     }
     if (keepStrip && keepStrip.length) view.strip.replaceChildren(...keepStrip);
+    detail.timeline = mountTimelinePanel(view.ext, {
+      video: detail.video,
+      onRun: () => model.send({ type: "timeline", id: d.id }),
+      onCancel: () => model.send({ type: "timeline_cancel" }),
+    });
+    renderTimelineState();
     detailSlot.replaceChildren(view.box);
     if (!same) {
       const card = entries.get(d.id);
@@ -429,6 +440,12 @@ function render({ model, el }) {
     }
     if (!same || hadFocus) view.box.focus({ preventScroll: same });
     if (!same) view.box.scrollIntoView?.({ block: "nearest" });
+  }
+
+  function renderTimelineState() {
+    if (!detail || !detail.timeline) return;
+    const state = model.get("timeline") || {};
+    detail.timeline.update(state.id === detail.id ? state : {});
   }
 
   function onMessage(msg, buffers) {
@@ -499,6 +516,7 @@ function render({ model, el }) {
     ["change:filter", renderFilterBar],
     ["change:classes", renderFilterBar],
     ["change:detail", renderDetailView],
+    ["change:timeline", renderTimelineState],
     ["change:num_frames", requestStrip],
     ["msg:custom", onMessage],
   ];

@@ -27,6 +27,7 @@ _LAZY = {
     "evaluate_folder": "inference", "per_class_accuracy": "inference", "top_k_accuracy": "inference",
     "confusions": "inference", "confusion_matrix": "inference", "filter_results": "inference", "outcomes": "inference",
     "class_table": "inference", "matrix_view": "inference",
+    "predict_timeline": "inference", "timeline_segments": "inference", "write_timeline": "inference",
     "I3DLoader": "seed", "KineticsLoader": "seed", "compute_accuracy": "seed", "evaluate": "seed",
     "load_and_resize_video": "seed", "make_video_table": "seed", "predict": "seed", "resample_video": "seed",
     "store_results_in_dataframe": "seed", "video_acceptable": "seed",

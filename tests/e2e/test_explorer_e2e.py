@@ -1,6 +1,7 @@
 """End to end: VideoExplorer in a real JupyterLab, in headless Debian chromium driven by Playwright. Clips must
 really play (and play on hover), results must arrive from the background thread while the kernel stays usable,
-the grid must filter by outcome, the detail view must open with the model's frames and answer the keyboard,
+the grid must filter by outcome, the detail view must open with the model's frames and answer the keyboard, its
+timeline must be computed and seek the player where a segment is clicked,
 stale results must stay until Classify replaces them, offline Kinetics-600 must keep the Kinetics-400 results,
 a cancel must mark the clips it did not reach, an offline `VideoExplorer()` must say so once — and each cell's
 output area must hold the widget and nothing else (no TensorFlow lines, no traceback). Light and dark JupyterLab
@@ -207,6 +208,30 @@ def test_video_explorer_in_jupyterlab(tmp_path, shared_videos):
                 width = page.locator(".vw-filmstrip img").first.bounding_box()["width"]
                 assert width >= 90, width  # readable, not 40 px thumbnails
                 _shot(page, "04-detail")
+
+                # 4b. the timeline under the detail player: computed in the kernel's background, then a click on
+                # a segment seeks the player to the segment's start and the cursor follows
+                page.locator(".vw-detail .vw-tl-run").click()
+                page.wait_for_selector(".vw-detail .vw-tl-seg", timeout=300_000)
+                assert page.locator(".vw-detail .vw-tl-key-label").first.inner_text() == "arm wrestling"
+                assert page.locator(".vw-detail .vw-tl-svg polyline").count() == 3
+                video = "document.querySelector('.vw-detail-video')"
+                page.evaluate(f"() => {{ const v = {video}; v.pause(); v.currentTime = 7.5; }}")
+                page.wait_for_function(f"() => Math.abs({video}.currentTime - 7.5) < 0.05", timeout=10_000)
+                seg = page.locator(".vw-detail .vw-tl-seg").last
+                start = float(seg.get_attribute("data-start"))
+                seg.click()
+                page.wait_for_function(f"() => Math.abs({video}.currentTime - {start}) < 0.05", timeout=10_000)
+                cursor = page.locator(".vw-detail .vw-tl-cursor")
+                duration = page.evaluate(f"() => {video}.duration")
+                page.wait_for_function(
+                    f"() => Math.abs(parseFloat(document.querySelector('.vw-detail .vw-tl-cursor').style.left)"
+                    f" - {100 * start / 10.0}) < 1", timeout=10_000)
+                track = page.locator(".vw-detail .vw-tl-track").bounding_box()
+                page.mouse.click(track["x"] + 0.75 * track["width"], track["y"] + track["height"] - 4)
+                page.wait_for_function(f"() => Math.abs({video}.currentTime - 7.5) < 0.3", timeout=10_000)
+                assert abs(duration - 10.0) < 0.1 and cursor.count() == 1
+                _shot(page, "04b-timeline")
                 number = page.locator(".vw-detail .vw-number-inline").inner_text()
                 page.keyboard.press("ArrowRight")
                 page.wait_for_function(f"() => !document.querySelector('.vw-detail[data-clip-id=\"{ARM}\"]')",

@@ -1,4 +1,5 @@
-"""Inference: batched, pipelined prediction and evaluation into result tables, accuracy figures and analysis.
+"""Inference: batched, pipelined prediction and evaluation into result tables, accuracy figures and analysis,
+and timelines of long videos (predictions per sliding window, merged into segments).
 
 Names load on first use (as in the top-level package), so the analysis functions — which only need pandas —
 can be imported by the widgets without starting TensorFlow.
@@ -19,6 +20,8 @@ _LAZY = {
     "predict": "predict",
     "per_class_accuracy": "results", "result_columns": "results", "results_frame": "results",
     "top_k_accuracy": "results",
+    "predict_timeline": "timeline", "timeline_segments": "timeline", "timeline_view": "timeline",
+    "write_timeline": "timeline",
 }
 
 

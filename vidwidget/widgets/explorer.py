@@ -109,6 +109,7 @@ class VideoExplorer(ipywidgets.VBox):
         self.add_class("vidwidget-explorer")
 
         self._runner = JobRunner("vidwidget-explorer")
+        self.player.timeline_model = lambda job: self._get_model(self.controls.model_name, job)  # timelines
         self._table: pd.DataFrame | None = None  # one row per clip id: the results shown (the one truth)
         self._row_keys: dict[str, Key] = {}  # which settings made each row
         self._cancelled: set[str] = set()  # clips a cancelled run did not reach ...

@@ -18,9 +18,10 @@ import traitlets
 from vidwidget.clip import Clip
 from vidwidget.widgets import _media, _view
 from vidwidget.widgets._requests import RequestQueue
-from vidwidget.widgets._static import asset
+from vidwidget.widgets._static import joined, module_text
 from vidwidget.widgets._sync import BrowserWritable, safe_handler
 from vidwidget.widgets._text import describe_error
+from vidwidget.widgets._timeline import ModelSource, TimelineJobs
 from vidwidget.widgets.controls import MAX_FRAMES
 
 log = logging.getLogger(__name__)
@@ -52,8 +53,8 @@ class ClipPlayer(BrowserWritable, anywidget.AnyWidget):
     Python and the page gets only its own cards.
     """
 
-    _esm = asset("player.js")
-    _css = asset("vidwidget.css")
+    _esm = module_text("player.js")  # with js/timeline.js inlined
+    _css = joined("vidwidget.css", "timeline.css")
     _browser_writable = frozenset({"page", "page_size", "filter", "detail_id"})
 
     cards = traitlets.List(traitlets.Dict(), help="the current page: [{id, number, label, name, available, mark, "
@@ -72,6 +73,9 @@ class ClipPlayer(BrowserWritable, anywidget.AnyWidget):
     num_frames = traitlets.Int(64, help="frame count the filmstrips show (the model's input length)").tag(sync=True)
     mode = traitlets.Unicode("crop").tag(sync=True)
     caption = traitlets.Unicode("", help="what made the results (model, frames)").tag(sync=True)
+    timeline = traitlets.Dict(help="the detail clip's timeline: {id, state, done, total, message, view}").tag(
+        sync=True
+    )
 
     def __init__(self, clips: Iterable[Clip] = (), *, columns: int = 4, num_frames: int = 64, mode: str = "crop",
                  page_size: int = 12, **kwargs: Any) -> None:
@@ -83,6 +87,9 @@ class ClipPlayer(BrowserWritable, anywidget.AnyWidget):
         self._marks: dict[str, str] = {}
         self._order: list[str] = []
         self._requests = RequestQueue("vidwidget-player")
+        self._timelines = TimelineJobs(self._set_timeline)
+        self.timeline_model: ModelSource | None = None  # the explorer's models; else Kinetics-400, loaded once
+        self._own_model: Any = None
         self.on_msg(safe_handler(self.handle_request))
         self.observe(self._refresh, ["filter", "page", "page_size"])
         self.observe(self._refresh_detail, ["detail_id"])
@@ -226,6 +233,8 @@ class ClipPlayer(BrowserWritable, anywidget.AnyWidget):
 
     def _refresh_detail(self, _change: Any = None) -> None:
         cid = self.detail_id
+        if self.timeline.get("id") != cid:
+            self.timeline = {}
         if not cid or cid not in self._clips:
             self.detail = {}
             return
@@ -248,9 +257,10 @@ class ClipPlayer(BrowserWritable, anywidget.AnyWidget):
                    "message": message})
 
     def handle_request(self, content: Any) -> Future | None:
-        """Answer a browser request ``{"type": "video"|"filmstrip", "id": clip id}`` (queued; returns its future)
-        or ``{"type": "cancel"}`` (drop waiting requests for clips off the page); anything else — an unknown id,
-        a path, extra keys — is refused with an error message."""
+        """Answer a browser request ``{"type": "video"|"filmstrip", "id": clip id}`` (queued; returns its future),
+        ``{"type": "timeline", "id": clip id}`` (compute its timeline in the background, state in ``timeline``),
+        ``{"type": "timeline_cancel"}``, or ``{"type": "cancel"}`` (drop waiting requests for clips off the page);
+        anything else — an unknown id, a path, extra keys — is refused with an error message."""
         if not isinstance(content, dict):
             self._reply_error("unknown", None, "request must be an object with 'type' and 'id'")
             return None
@@ -259,7 +269,10 @@ class ClipPlayer(BrowserWritable, anywidget.AnyWidget):
             wanted = {c["id"] for c in self.cards} | {self.detail_id}
             self._requests.drop(lambda key: key[1] in wanted)
             return None
-        if kind not in ("video", "filmstrip"):
+        if kind == "timeline_cancel" and set(content) == {"type"}:
+            self._timelines.cancel()
+            return None
+        if kind not in ("video", "filmstrip", "timeline"):
             self._reply_error(str(kind), clip_id, f"unknown request type {kind!r}")
             return None
         if set(content) - {"type", "id"}:
@@ -272,9 +285,29 @@ class ClipPlayer(BrowserWritable, anywidget.AnyWidget):
         if not _is_downloaded(clip):
             self._reply_error(kind, clip_id, f"clip {clip_id} is not downloaded yet")
             return None
+        if kind == "timeline":
+            self._timelines.start(clip, self._timeline_model_for, self.num_frames, self.mode)
+            return None
         work = self._send_video if kind == "video" else self._send_filmstrip
         return self._requests.submit((kind, clip_id), lambda: self._guard(work, kind, clip),
                                      urgent=kind == "filmstrip")
+
+    # -- timelines (js/timeline.js under the detail view's player) -------------------------------------------
+    def _set_timeline(self, state: dict[str, Any]) -> None:
+        self.timeline = state
+
+    def _timeline_model_for(self, job: Any) -> Any:
+        if self.timeline_model is not None:
+            return self.timeline_model(job)
+        if self._own_model is None:
+            from vidwidget.models import load_model
+
+            self._own_model = load_model("kinetics-400")
+        return self._own_model
+
+    def wait_timeline(self, timeout: float | None = None) -> bool:
+        """Wait until no timeline is being computed (for scripts and tests); True when idle."""
+        return self._timelines.wait(timeout)
 
     def _guard(self, work: Any, kind: str, clip: Clip) -> None:
         try:
