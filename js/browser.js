@@ -21,6 +21,25 @@ function labelled(text, control) {
   return label;
 }
 
+function plural(n, word, many) {
+  return `${n} ${n === 1 ? word : many || `${word}s`}`;
+}
+
+/** The table's summary line: clips, downloaded, classes (left out when there are none), matching, selected. */
+export function countsText(model) {
+  const classes = (n) => (model.get("num_classes") ? ` in ${plural(n || 0, "class", "classes")}` : "");
+  const parts = [`Dataset: ${plural(model.get("num_clips") || 0, "clip")}`,
+    `${model.get("num_downloaded") || 0} downloaded`];
+  if (model.get("num_classes")) parts.push(plural(model.get("num_classes"), "class", "classes"));
+  let text = parts.join(" · ");
+  if ((model.get("num_matching") || 0) !== (model.get("num_clips") || 0)) {
+    text += ` — matching ${plural(model.get("num_matching") || 0, "clip")}${classes(model.get("matching_classes"))}`;
+  }
+  const sel = (model.get("selected_ids") || []).length;
+  text += ` — selected ${plural(sel, "clip")}${classes(model.get("selected_classes"))}`;
+  return text;
+}
+
 const COLUMNS = [
   ["index", "#"],
   ["id", "clip"],
@@ -30,7 +49,7 @@ const COLUMNS = [
 
 function render({ model, el }) {
   const root = h("details", "vw-root vw-browser");
-  root.open = true;
+  root.open = !model.get("embedded");
   const summary = h("summary", "vw-counts");
   const search = input("search", "vw-search");
   search.placeholder = "search classes…";
@@ -106,11 +125,8 @@ function render({ model, el }) {
   }
 
   function renderCounts() {
-    const sel = (model.get("selected_ids") || []).length;
-    summary.textContent =
-      `Dataset: ${model.get("num_clips")} clips · ${model.get("num_downloaded")} downloaded · ` +
-      `${model.get("num_classes")} classes — matching ${model.get("num_matching")} clips in ` +
-      `${model.get("matching_classes")} classes — selected ${sel} clips in ${model.get("selected_classes")} classes`;
+    summary.textContent = countsText(model);
+    search.classList.toggle("vw-hidden", !model.get("num_classes"));
     pageText.textContent = `page ${(model.get("page") || 0) + 1} of ${pages()}`;
     prev.disabled = (model.get("page") || 0) <= 0;
     next.disabled = (model.get("page") || 0) >= pages() - 1;
@@ -121,7 +137,7 @@ function render({ model, el }) {
     tbody.replaceChildren(...rows.map((row) => {
       const tr = h("tr", row.selected ? "vw-selected" : null);
       tr.dataset.clipId = row.id;
-      tr.append(h("td", null, row.index), h("td", "vw-clip-id", row.id), h("td", "vw-label", row.label ?? ""),
+      tr.append(h("td", "vw-num", row.index), h("td", "vw-clip-id", row.id), h("td", "vw-label", row.label ?? ""),
         h("td", null, row.downloaded ? "yes" : "no"));
       const td = h("td");
       const box = input("checkbox", "vw-select");
@@ -165,8 +181,9 @@ function render({ model, el }) {
     }
     progress.classList.toggle("vw-hidden", !isBusy && !p.clips_total);
     progressText.textContent = p.clips_total ? `${p.clips_done || 0}/${p.clips_total} clips` : "";
-    status.textContent = model.get("status") || "";
-    error.textContent = model.get("error") || "";
+    const embedded = Boolean(model.get("embedded")); // the explorer's status area shows these
+    status.textContent = embedded ? "" : model.get("status") || "";
+    error.textContent = embedded ? "" : model.get("error") || "";
   }
 
   let timer = null;
@@ -203,7 +220,7 @@ function render({ model, el }) {
     "change:matching_classes", "change:selected_ids", "change:selected_classes", "change:page", "change:page_size"];
   const stateEvents = ["change:query", "change:downloaded_filter", "change:sample_n", "change:per_class",
     "change:seed", "change:download_n", "change:can_download", "change:busy", "change:progress", "change:status",
-    "change:error"];
+    "change:error", "change:embedded"];
   for (const ev of rowEvents) model.on(ev, renderRows);
   for (const ev of countEvents) model.on(ev, renderCounts);
   for (const ev of stateEvents) model.on(ev, renderState);

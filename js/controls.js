@@ -1,5 +1,5 @@
-// ExplorerControls: the VideoExplorer toolbar — model dropdown, frame-count slider, sample size, Classify /
-// Cancel, progress bar, status and error line. Option labels, status and errors are rendered as text only.
+// ExplorerControls: the VideoExplorer toolbar — model, frames (slider + number box + presets), sample size,
+// auto re-run, Classify / Cancel — and one status area with the single current state. Text only (textContent).
 
 function h(tag, className, text) {
   const node = document.createElement(tag);
@@ -8,83 +8,117 @@ function h(tag, className, text) {
   return node;
 }
 
-function labelled(text, control) {
-  const label = h("label", "vw-row");
-  label.append(h("span", null, text), control);
+function field(text, ...controls) {
+  const label = h("label", "vw-field");
+  label.append(h("span", "vw-field-label", text), ...controls);
   return label;
+}
+
+const BUSY = new Set(["loading", "downloading", "classifying"]);
+const PRESETS = [16, 32, 64, 128];
+
+/** The frame presets for a model minimum and cap: [[label, value, title]]. */
+export function framePresets(min, max) {
+  const out = [[`min ${min}`, min, "the model's minimum"]];
+  for (const n of PRESETS) if (n > min && n < max) out.push([String(n), n, `${n} frames`]);
+  out.push(["all", max, `every frame, up to ${max}`]);
+  return out;
 }
 
 function render({ model, el }) {
   const root = h("div", "vw-root vw-controls");
 
-  const select = document.createElement("select");
-  select.className = "vw-model";
-  const slider = document.createElement("input");
+  const select = h("select", "vw-model");
+  const slider = h("input", "vw-frames");
   slider.type = "range";
-  slider.className = "vw-frames";
   slider.step = "1";
-  const framesOut = h("output", "vw-frames-value");
-  const sample = document.createElement("input");
+  const number = h("input", "vw-frames-number");
+  number.type = "number";
+  number.step = "1";
+  number.setAttribute("aria-label", "frames");
+  const presets = h("span", "vw-presets");
+  const sample = h("input", "vw-sample-size");
   sample.type = "number";
   sample.min = "0";
-  sample.className = "vw-sample-size";
-  const auto = document.createElement("input");
+  const auto = h("input", "vw-auto");
   auto.type = "checkbox";
-  auto.className = "vw-auto";
-  const classify = h("button", "vw-classify", "Classify");
+  const classify = h("button", "vw-button vw-primary vw-classify", "Classify");
   classify.type = "button";
-  const cancel = h("button", "vw-cancel", "Cancel");
+  const cancel = h("button", "vw-button vw-cancel", "Cancel");
   cancel.type = "button";
-  const progress = document.createElement("progress");
-  progress.className = "vw-progress";
-  progress.max = 1;
-  const progressText = h("span", "vw-muted vw-progress-text");
-  const stale = h("span", "vw-badge vw-stale-badge vw-hidden", "predictions stale — press Classify");
-  const status = h("div", "vw-muted vw-status");
-  const error = h("div", "vw-error");
-  error.setAttribute("role", "alert");
 
-  const framesBox = h("span", "vw-row");
-  framesBox.append(slider, framesOut);
-  const line1 = h("div", "vw-row");
-  line1.append(labelled("Model", select), labelled("Frames", framesBox), labelled("Sample size", sample),
-    labelled("auto re-run", auto));
-  const line2 = h("div", "vw-row");
-  line2.append(classify, cancel, progress, progressText, stale);
-  root.append(line1, line2, status, error);
+  const status = h("div", "vw-status-area");
+  status.setAttribute("role", "status");
+  status.setAttribute("aria-live", "polite");
+  const dot = h("span", "vw-state-dot");
+  const stateName = h("span", "vw-state-name");
+  const message = h("span", "vw-state-message");
+  const progress = h("progress", "vw-progress");
+  progress.max = 1;
+  status.append(dot, stateName, message, progress);
+
+  const line = h("div", "vw-toolbar");
+  const frames = h("span", "vw-frames-box");
+  frames.append(slider, number, presets);
+  const autoField = h("label", "vw-field vw-check");
+  autoField.append(auto, h("span", null, "auto re-run"));
+  line.append(field("Model", select), field("Frames", frames), field("Clips", sample), autoField,
+    h("span", "vw-spacer"), classify, cancel);
+  root.append(line, status);
   el.appendChild(root);
+
+  function setFrames(n) {
+    model.set("num_frames", Math.round(Number(n)));
+    model.save_changes();
+  }
 
   function renderOptions() {
     const options = model.get("model_options") || [];
     select.replaceChildren(...options.map(([label, value]) => {
-      const opt = document.createElement("option");
+      const opt = h("option", null, label);
       opt.value = String(value);
-      opt.textContent = String(label);
       return opt;
     }));
     select.value = model.get("model_name");
   }
 
   function renderFrames() {
-    slider.min = String(model.get("min_frames"));
-    slider.max = String(model.get("max_frames"));
-    slider.value = String(model.get("num_frames"));
-    framesOut.textContent = String(model.get("num_frames"));
+    const min = Number(model.get("min_frames")) || 1;
+    const max = Number(model.get("max_frames")) || 300;
+    const n = Number(model.get("num_frames"));
+    for (const input of [slider, number]) {
+      input.min = String(min);
+      input.max = String(max);
+    }
+    slider.value = String(n);
+    if (document.activeElement !== number) number.value = String(n);
+    presets.replaceChildren(...framePresets(min, max).map(([label, value, title]) => {
+      const b = h("button", "vw-chip vw-preset", label);
+      b.type = "button";
+      b.title = title;
+      b.dataset.frames = String(value);
+      b.classList.toggle("vw-active", value === n);
+      b.addEventListener("click", () => setFrames(value));
+      return b;
+    }));
   }
 
   function renderState() {
     select.value = model.get("model_name");
     sample.value = String(model.get("sample_size"));
     auto.checked = Boolean(model.get("auto_rerun"));
-    const running = Boolean(model.get("running"));
-    cancel.disabled = !running;
-    root.classList.toggle("vw-running", running);
-    const p = Number(model.get("progress")) || 0;
-    progress.value = Math.max(0, Math.min(1, p));
-    progressText.textContent = model.get("progress_text") || "";
-    stale.classList.toggle("vw-hidden", !model.get("stale"));
-    status.textContent = model.get("status") || "";
-    error.textContent = model.get("error") || "";
+    const state = model.get("state") || "idle";
+    const busy = BUSY.has(state);
+    root.dataset.state = state;
+    status.dataset.state = state;
+    cancel.disabled = !busy;
+    classify.disabled = busy || !model.get("has_clips");
+    stateName.textContent = state;
+    message.textContent = model.get("message") || "";
+    const p = Number(model.get("progress"));
+    progress.classList.toggle("vw-hidden", !busy);
+    if (Number.isFinite(p) && p >= 0) progress.value = Math.min(1, p);
+    else progress.removeAttribute("value");
   }
 
   select.addEventListener("change", () => {
@@ -92,15 +126,16 @@ function render({ model, el }) {
     model.save_changes();
   });
   slider.addEventListener("input", () => {
-    framesOut.textContent = slider.value;
+    number.value = slider.value;
   });
-  slider.addEventListener("change", () => {
-    model.set("num_frames", Number(slider.value));
-    model.save_changes();
+  slider.addEventListener("change", () => setFrames(slider.value));
+  number.addEventListener("change", () => {
+    const n = Math.round(Number(number.value));
+    if (Number.isFinite(n)) setFrames(n);
+    else renderFrames();
   });
   sample.addEventListener("change", () => {
-    const n = Math.max(0, Math.floor(Number(sample.value) || 0));
-    model.set("sample_size", n);
+    model.set("sample_size", Math.max(0, Math.floor(Number(sample.value) || 0)));
     model.save_changes();
   });
   auto.addEventListener("change", () => {
@@ -113,16 +148,18 @@ function render({ model, el }) {
   renderOptions();
   renderFrames();
   renderState();
-  const frameEvents = ["change:num_frames", "change:min_frames", "change:max_frames"];
-  const stateEvents = ["change:model_name", "change:sample_size", "change:auto_rerun", "change:running",
-    "change:progress", "change:progress_text", "change:stale", "change:status", "change:error"];
-  model.on("change:model_options", renderOptions);
-  for (const ev of frameEvents) model.on(ev, renderFrames);
-  for (const ev of stateEvents) model.on(ev, renderState);
+  const listeners = [
+    ["change:model_options", renderOptions],
+    ["change:num_frames", renderFrames],
+    ["change:min_frames", renderFrames],
+    ["change:max_frames", renderFrames],
+  ];
+  for (const ev of ["model_name", "sample_size", "auto_rerun", "state", "message", "progress", "has_clips"]) {
+    listeners.push([`change:${ev}`, renderState]);
+  }
+  for (const [ev, fn] of listeners) model.on(ev, fn);
   return () => {
-    model.off("change:model_options", renderOptions);
-    for (const ev of frameEvents) model.off(ev, renderFrames);
-    for (const ev of stateEvents) model.off(ev, renderState);
+    for (const [ev, fn] of listeners) model.off(ev, fn);
   };
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent installer of what the widget's browser and JS tests need on a fresh Debian/Ubuntu machine:
 # Debian `chromium` (Playwright drives it; `playwright install` is never used), the Python dev extras
-# (playwright, jupyterlab, nbclient) into the project's venv, and the JS test tools (vitest, jsdom) via npm.
+# (playwright, jupyterlab, notebook 7, nbclient) into the project's venv, and the JS test tools (vitest, jsdom) via npm.
 # Usage: scripts/install-e2e.sh   (run from anywhere; uses sudo for apt when not root)
 set -euo pipefail
 
@@ -19,11 +19,11 @@ else
 fi
 
 if [ -x "$PY" ]; then
-  if ! "$PY" -c "import playwright, jupyterlab, nbclient" 2>/dev/null; then
-    echo "install-e2e: installing playwright, jupyterlab, nbclient into $PY"
-    "$PY" -m pip install --quiet "playwright>=1.40" "jupyterlab>=4" "nbclient>=0.9" "nbformat>=5"
+  if ! "$PY" -c "import playwright, jupyterlab, notebook, nbclient" 2>/dev/null; then
+    echo "install-e2e: installing playwright, jupyterlab, notebook, nbclient into $PY"
+    "$PY" -m pip install --quiet "playwright>=1.40" "jupyterlab>=4" "notebook>=7" "nbclient>=0.9" "nbformat>=5"
   else
-    echo "install-e2e: playwright, jupyterlab, nbclient present"
+    echo "install-e2e: playwright, jupyterlab, notebook, nbclient present"
   fi
 else
   echo "install-e2e: no venv python at $PY (set PYTHON=...); skipping Python packages" >&2

@@ -1,6 +1,7 @@
 """A loopback Kinetics mirror for tests: real ``tar.gz`` parts built from ``../shared/data``, the path-list
 file naming CVDF's S3 bucket, the annotations, and a threaded HTTP server that counts bytes, honours Range,
-and injects faults (dropped connections, permanent truncation, 503s, ignored Range)."""
+and injects faults (dropped connections, permanent truncation, 503s, ignored Range, a slow drip, no
+Content-Length, an endless body, another body such as an HTML error page)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import shutil
 import socket
 import tarfile
 import threading
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -180,7 +182,9 @@ class Fault:
     """Misbehaviour for one path: answer 503 ``status_503`` times; close the connection after ``drop_after``
     body bytes on the next ``drop_times`` requests (-1: always); close every connection on reaching file offset
     ``drop_at`` (a transfer that never gets past it); pretend the file has only ``truncate_to`` bytes (a
-    permanently truncated file); ignore Range headers."""
+    permanently truncated file); ignore Range headers; send one byte every ``drip`` seconds; send no
+    Content-Length (the body ends when the connection closes); send ``endless`` zero bytes (up to that many)
+    instead of the file; serve ``body`` instead of the file (e.g. an HTML error page)."""
 
     status_503: int = 0
     drop_after: int | None = None
@@ -188,6 +192,10 @@ class Fault:
     drop_at: int | None = None
     truncate_to: int | None = None
     ignore_range: bool = False
+    drip: float | None = None
+    no_length: bool = False
+    endless: int | None = None
+    body: bytes | None = None
 
 
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
@@ -201,6 +209,7 @@ class MirrorServer:
         self.root = Path(root).resolve()
         self.bytes_sent: Counter[str] = Counter()
         self.requests: list[tuple[str, str | None, int]] = []
+        self.user_agents: list[str | None] = []
         self.faults: dict[str, Fault] = {}
         self.chunk, self.sndbuf = chunk, sndbuf
         self._lock = threading.Lock()
@@ -279,12 +288,17 @@ class MirrorServer:
 
             def _serve(self, body: bool) -> None:
                 path = unquote(urlsplit(self.path).path)
+                with server._lock:
+                    server.user_agents.append(self.headers.get("User-Agent"))
+                    fault = server.faults.get(path, Fault())
+                if body and (fault.drip or fault.endless or fault.body is not None):
+                    self._hostile(path, fault)
+                    return
                 file = (server.root / path.lstrip("/")).resolve()
                 if server.root not in file.parents or not file.is_file():
                     self._status(path, 404)
                     return
                 with server._lock:
-                    fault = server.faults.get(path, Fault())
                     if fault.status_503 > 0:
                         fault.status_503 -= 1
                         code = 503
@@ -347,5 +361,39 @@ class MirrorServer:
                     self.close_connection = True
                     with contextlib.suppress(OSError):
                         self.connection.shutdown(socket.SHUT_RDWR)
+
+            def _hostile(self, path: str, fault: Fault) -> None:
+                """Serve a drip, an endless body or a replacement body (no Range support)."""
+                with server._lock:
+                    server.requests.append((path, self.headers.get("Range"), 200))
+                self.send_response(200)
+                if fault.body is not None and not fault.no_length:
+                    self.send_header("Content-Length", str(len(fault.body)))
+                elif fault.drip and not fault.no_length:
+                    self.send_header("Content-Length", "1000000")
+                self.send_header("Content-Type", "text/html" if fault.body is not None else "application/octet-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                try:
+                    if fault.body is not None:
+                        self.wfile.write(fault.body)
+                    elif fault.drip:
+                        for _ in range(1000):  # bounded: at most 1000 bytes, one per drip interval
+                            self.wfile.write(b"\0")
+                            self.wfile.flush()
+                            with server._lock:
+                                server.bytes_sent[path] += 1
+                            time.sleep(fault.drip)
+                    else:
+                        zeros, left = bytes(server.chunk), fault.endless or 0
+                        while left > 0:
+                            n = min(left, len(zeros))
+                            self.wfile.write(zeros[:n])
+                            left -= n
+                            with server._lock:
+                                server.bytes_sent[path] += n
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
 
         return Handler

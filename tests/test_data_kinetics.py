@@ -288,7 +288,7 @@ def test_unsafe_members_are_refused_and_good_ones_extracted(tmp_path, caplog):
         "pipe.mp4": "fifo",
         "notes.txt": "not a clip file name",
     }
-    assert "Refused archive member '../evil.mp4'" in caplog.text
+    assert "Refused archive members" in caplog.text and "'../evil.mp4'" in caplog.text  # one summary line
     assert sorted(p.name for p in dest.iterdir()) == sorted(g.member_name for g in good)
     assert all(p.is_file() and not p.is_symlink() for p in dest.iterdir())
     for g in good:

@@ -3,6 +3,9 @@ evaluate commands (the network never leaves 127.0.0.1)."""
 
 from __future__ import annotations
 
+import os
+
+import numpy as np
 import pandas as pd
 import pytest
 from cli_helpers import count_model_calls, kill_after_first_batch
@@ -10,6 +13,7 @@ from kinetics_mirror import MirrorServer, build_mirror
 
 import vidwidget
 from vidwidget import cli
+from vidwidget.video import resample_indices
 
 
 @pytest.fixture(scope="module")
@@ -28,24 +32,41 @@ def kinetics_env(mirror, monkeypatch, tmp_path):
     return built
 
 
-def test_seed_kinetics_loader_flow(kinetics_env, k400):
+def test_seed_kinetics_loader_flow(kinetics_env, k400, capsys, tmp_path, monkeypatch):
     loader = vidwidget.KineticsLoader("400", "val")
+    csv = pd.read_csv(f"{loader.data_dir}/val.csv")  # the annotations sit beside the clips, as in the seed
+    assert list(csv.columns) == ["label", "youtube_id", "time_start", "time_end", "split", "is_cc"]
+    assert len(csv) == 19906
     paths = loader.download_n_videos(5, progress=False)
-    assert len(paths) == 5 and all(p.parent == loader.data_dir for p in paths)
+    assert len(paths) == 5 and all(os.path.dirname(p) == str(loader.data_dir) for p in paths)
     assert loader.num_videos_downloaded == 5 and loader.video_filenames == sorted(paths)
-    assert loader.load_and_cache_video_examples(num_frames=16) == {}
-    assert loader.num_videos_processed == 5
+    assert all(os.path.basename(p)[:11] in set(csv["youtube_id"]) for p in loader.video_filenames)
+    capsys.readouterr()
+    loader.load_and_cache_video_examples(3)
+    assert capsys.readouterr().out.splitlines() == [f"Processing {p}" for p in loader.video_filenames[:3]]
+    assert loader.num_videos_processed == 3 and loader.errors == {}
     batches = list(loader.get_batches(batch_size=2, num_frames=16))
     assert [len(b[0]) for b in batches] == [2, 2, 1]  # the partial last batch is there (the seed crashed)
     videos, ids, truths = batches[0]
     assert videos.dtype.name == "float32" and videos.shape[1:] == (16, 224, 224, 3)
     expected = {c.clip_id: c.label for c in kinetics_env.all_clips}
     assert truths == [expected[i] for i in ids] == loader.ground_truth_labels(ids)
-    probs, labels, _, _ = vidwidget.predict(videos[:1], k400)
-    assert len(labels) == 5 and probs[0] >= probs[-1]
-    df = vidwidget.evaluate(loader, k400, num_frames=16, batch_size=4)
-    assert len(df) == 5 and df["Ground_Truth"].notna().all() and df["error"].isna().all()
+    # the full-length cache entry serves any frame count, with the seed's resampling indices
+    full = loader.cache.get(loader.video_filenames[0], None, "crop", 224)
+    np.testing.assert_array_equal(videos[0], full[resample_indices(len(full), 16)].astype(np.float32) / 255)
+    monkeypatch.chdir(tmp_path)
+    df = vidwidget.evaluate(k400, loader, num_videos=5, batch_size=4, top_n_results=5, num_frames=16,
+                            savefile="out.csv", progress=False)
+    assert len(df) == 5 and df.index.name == "video_id" and list(df.index) == list(range(5))
+    assert df["Ground_Truth"].notna().all() and df["error"].isna().all() and (tmp_path / "out.csv").is_file()
     assert 0 <= vidwidget.compute_accuracy(df, num_top_classes=5) <= 100
+    again = vidwidget.evaluate(k400, loader, num_videos=3, batch_size=4, top_n_results=5, num_frames=16,
+                               savefile="out.csv")
+    assert len(again) == 3 and list(again["YouTube_Id"]) == list(df["YouTube_Id"][:3])  # resumed, trimmed
+    native = vidwidget.evaluate(loader.clips(), k400, num_frames=16, batch_size=4)  # native order still works
+    assert len(native) == 5 and native.index.name is None
+    with pytest.raises(TypeError, match="model first"):
+        vidwidget.evaluate(loader, k400)
 
 
 def test_cli_download_and_evaluate(kinetics_env, mirror, tmp_path, capsys):

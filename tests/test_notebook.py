@@ -28,7 +28,8 @@ def test_tutorial_executes(tmp_path, shared_videos, monkeypatch):
         for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs
     )
     assert "3 clips" in text
-    assert "top-1 accuracy: 100.0%" in text and "top-5 accuracy: 100.0%" in text
+    assert "top-1 accuracy: 100.00%" in text and "top-5 accuracy: 100.00%" in text
+    assert "scores (3, 400) float32, labels (3, 400)" in text  # the seed's predict on a batch
     assert "arm wrestling" in text
     mime = "application/vnd.jupyter.widget-view+json"
     widget_outputs = [o for o in nb.cells[-2].outputs if mime in o.get("data", {})]

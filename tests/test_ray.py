@@ -117,7 +117,8 @@ def test_ray_driver_killed_then_resumed(address, k400, tmp_path, monkeypatch):
     computed: list[str] = []
     clips = VideoFolder(folder).clips()
     df = evaluate(clips, k400, num_frames=FRAMES, batch_size=2, engine="ray", address=address,
-                  output=out / "results.csv", on_batch=lambda f: computed.extend(f["clip_id"]))
+                  output=out / "results.csv", dataset=f"folder:{folder.resolve()}",  # as the CLI records it
+                  on_batch=lambda f: computed.extend(f["clip_id"]))
     assert sorted(computed) == sorted(set(c.id for c in clips) - set(done_before["clip_id"]))  # none redone
     assert df.attrs["computed"] == 9 - len(done_before)
     final = pd.read_csv(out / "results.csv")

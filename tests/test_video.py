@@ -82,7 +82,9 @@ def test_read_frames_selects_uniform_indices(name):
     ref = full_decode_reference(path)
     idx = np.array([len(ref) * i // 64 for i in range(64)])
     diff = np.abs(frames.astype(np.int16) - ref[idx].astype(np.int16))
-    assert diff.max() <= 2, diff.max()
+    # vidwidget scales in FFmpeg's swscale (area), the reference in OpenCV (INTER_AREA) from PyAV's RGB: the
+    # same frames differ by rounding and chroma interpolation only (measured: mean 1.0-1.2, 99th percentile 4)
+    assert diff.mean() < 1.5 and np.percentile(diff, 99) <= 6, (diff.mean(), np.percentile(diff, 99))
     # the comparison can fail: the neighbouring frames are measurably different
     shifted = np.minimum(idx + 2, len(ref) - 1)
     assert np.abs(frames.astype(np.int16) - ref[shifted].astype(np.int16)).mean() > 5 * diff.mean() + 0.5
@@ -140,19 +142,20 @@ def test_read_frames_rejects_bad_arguments(kwargs, message):
 
 
 def test_read_frames_recomputes_indices_when_fewer_frames_decode(monkeypatch):
-    """If the file yields fewer frames than probed, the indices are recomputed from the real count."""
+    """If the file yields fewer frames than it has packets, the indices are recomputed from the real count."""
     import vidwidget.video.decode as decode
 
     path = VIDEOS / "cleaning_pool_32frames.mp4"
-    real = probe(path)
-    monkeypatch.setattr(decode, "probe", lambda p: type(real)(**{**_fields(real), "num_frames": 50}))
+    real_scan = decode.scan
+
+    def padded_scan(container, stream, **kwargs):  # 18 packets that never decode (no pts: no seeking either)
+        index, first = real_scan(container, stream, **kwargs)
+        more = (None,) * 18
+        return type(index)(index.pts + more, index.dts + more, index.keyframe + (False,) * 18), first
+
+    monkeypatch.setattr(decode, "scan", padded_scan)
     frames = read_frames(path, 8, size=32)
+    assert read_frames(path, None, size=16).shape == (32, 16, 16, 3)
     monkeypatch.undo()
     expected = read_frames(path, None, size=32)[[32 * i // 8 for i in range(8)]]
     np.testing.assert_array_equal(frames, expected)
-    monkeypatch.setattr(decode, "probe", lambda p: type(real)(**{**_fields(real), "num_frames": 50}))
-    assert read_frames(path, None, size=16).shape == (32, 16, 16, 3)
-
-
-def _fields(info):
-    return {k: getattr(info, k) for k in info.__dataclass_fields__ if info.__dataclass_fields__[k].init}

@@ -4,6 +4,8 @@ stands in for I3D here (the real one runs in the e2e test)."""
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -116,14 +118,61 @@ def test_assets_are_found_in_the_source_tree():
         assert (folder / name).is_file()
 
 
+
+def test_job_runner_keeps_one_worker_and_coalesces_a_burst():
+    runner = JobRunner("burst")
+    gate = threading.Event()
+    ran: list[int] = []
+    finished: list[int] = []
+    entered = threading.Event()
+    runner.submit("first", lambda job: (entered.set(), gate.wait(10)))
+    assert entered.wait(10)
+    for i in range(2000):  # 2,000 "classify" clicks while the first job runs
+        runner.submit("classify", lambda job, i=i: ran.append(i), on_finish=lambda job, i=i: finished.append(i))
+    assert threading.active_count() < 50
+    gate.set()
+    assert runner.wait(10)
+    assert ran == [1999] and len(finished) == 2000 and runner.threads_started == 1
+
+
+def test_explorer_coalesces_2000_classify_messages(video_folder):
+    explorer = VideoExplorer(video_folder, model=TinyModel(), num_frames=8)
+    assert explorer.wait(30)
+    before = threading.active_count()
+    for _ in range(2000):
+        explorer.controls._handle_custom_msg({"type": "classify"}, [])
+    assert threading.active_count() <= before + 3
+    assert explorer.wait(60) and explorer.state == "done" and len(explorer.results) == 4
+
+
+# -- what the browser may set ------------------------------------------------------------------------------------
+def test_browser_cannot_lift_caps_or_raise_into_the_cell(video_folder):
+    explorer = VideoExplorer(video_folder, model=TinyModel(), num_frames=8)
+    explorer.wait(30)
+    c, p = explorer.controls, explorer.player
+    c.set_state({"max_frames": 10**9, "num_frames": 10**9, "state": "done", "min_frames": 0})
+    assert c.max_frames == 300 and c.num_frames == 300 and c.state != "done" and c.min_frames == 4
+    c.set_state({"num_frames": "many", "sample_size": -5, "model_name": "/etc/passwd"})  # refused, no exception
+    assert c.num_frames == 300 and c.sample_size == 0 and c.model_name == "tiny"
+    p.set_state({"num_frames": 10**9, "filter": {"outcome": "bogus"}, "detail_id": "../../etc/passwd"})
+    assert p.num_frames == 300 and p.filter == {} and p.detail_id == ""
+    p.set_state({"page_size": 10**6, "page": 10**6})
+    assert p.page_size == 48 and p.page == 0
+    sent = Sent(p)
+    p._handle_custom_msg({"type": "video", "id": 5}, [])  # a bad message is answered, never raised
+    p._handle_custom_msg(None, [])
+    assert [m[0]["type"] for m in sent.messages] == ["error", "error"]
+
+
 # -- player ----------------------------------------------------------------------------------------------------
 def test_player_sends_a_clip_by_id_and_refuses_anything_else(tmp_path):
     clips = [Clip.from_path(VIDEOS / "cleaning_pool_32frames.mp4", "cleaning pool"),
              Clip("not_here", "yoga", None)]
     player = ClipPlayer(clips, num_frames=8)
     sent = Sent(player)
-    assert [c["index"] for c in player.clips] == [1, 2]
-    assert [c["available"] for c in player.clips] == [True, False]
+    assert [c["number"] for c in player.cards] == [1, 2]
+    assert [c["available"] for c in player.cards] == [True, False]
+    assert [c["mark"] for c in player.cards] == ["not run", "not run"]
 
     for bad in ({"type": "video", "id": str(VIDEOS / "arm_wrestling.mp4")},  # a path is not an id
                 {"type": "video", "id": "unknown"},
@@ -147,6 +196,22 @@ def test_player_sends_a_clip_by_id_and_refuses_anything_else(tmp_path):
     assert len(buffers) == 8 and all(b[:2] == b"\xff\xd8" for b in buffers)
 
 
+def test_player_requests_are_bounded_coalesced_and_dropped_off_the_page():
+    gate = threading.Event()
+    clips = [Clip(f"c{i:03d}", "yoga", None) for i in range(400)]
+    player = ClipPlayer(clips, page_size=12)
+    queue = player._requests
+    entered = threading.Event()
+    queue.submit(("video", "busy"), lambda: (entered.set(), gate.wait(10)))
+    assert entered.wait(10)
+    futures = [queue.submit(("video", f"c{i % 100:03d}"), lambda: None) for i in range(1, 500)]
+    assert queue.pending <= 24 and queue.threads_started == 1
+    assert sum(not f.cancelled() for f in futures) <= 24
+    player.page = 3  # the waiting requests for other pages are dropped
+    assert queue.pending == 0
+    gate.set()
+
+
 def test_player_reports_an_unreadable_clip_in_words(video_folder):
     clip = Clip.from_path(video_folder / "yoga" / "broken.mp4", "yoga")
     player = ClipPlayer([clip])
@@ -154,41 +219,98 @@ def test_player_reports_an_unreadable_clip_in_words(video_folder):
     player.handle_request({"type": "video", "id": "broken"}).result(60)
     content, _ = sent.last()
     assert content["type"] == "error" and content["id"] == "broken" and len(content["message"]) > 10
+    assert str(video_folder) not in content["message"] and "broken.mp4" in content["message"]
 
 
-def test_player_marks_right_and_wrong_predictions():
-    clips = [Clip("a", "arm wrestling", None), Clip("b", "yoga", None), Clip("c", None, None)]
+def _results(rows):
+    """A results table: rows of (clip_id, truth, [(label, score), ...], error)."""
+    recs = []
+    for cid, truth, top, error in rows:
+        rec = {"clip_id": cid, "YouTube_Id": cid, "Ground_Truth": truth, "error": error, "seconds": 1.0}
+        for i in range(5):
+            rec[f"pred_{i + 1}"] = top[i][0] if i < len(top) else None
+            rec[f"score_{i + 1}"] = top[i][1] if i < len(top) else np.nan
+        recs.append(rec)
+    return pd.DataFrame(recs)
+
+
+TOP = [("arm wrestling", 0.6), ("yoga", 0.2), ("zumba", 0.1), ("juggling balls", 0.05), ("cleaning pool", 0.04)]
+
+
+def test_player_cards_filters_sort_and_stable_numbers():
+    clips = [Clip("a", "arm wrestling", None), Clip("b", "yoga", None), Clip("c", "zumba", None),
+             Clip("d", "yoga", None), Clip("e", "yoga", None)]
     player = ClipPlayer(clips)
-    frame = pd.DataFrame({"clip_id": ["a", "b", "c", "zzz"], "pred_1": ["arm wrestling", "zumba", "yoga", "x"],
-                          "score_1": [0.9, 0.5, 0.4, 0.1], "error": [None, None, None, None]})
-    player.add_results(frame)
-    assert player.predictions["a"]["correct"] is True
-    assert player.predictions["b"]["correct"] is False
-    assert player.predictions["c"]["correct"] is None
-    assert "zzz" not in player.predictions
-    player.set_clips(clips[:1])
-    assert list(player.predictions) == ["a"]
+    player.set_clips(clips, numbers={"a": 10, "b": 20, "c": 30, "d": 40, "e": 50})  # dataset numbers
+    df = _results([("a", "arm wrestling", TOP, None),  # right
+                   ("b", "yoga", TOP, None),  # in the top-5
+                   ("c", "zumba", [("yoga", 0.9)] + TOP[:4], None),  # in the top-5, confident
+                   ("d", "yoga", [], "cannot decode")])  # failed; e not run
+    player.set_results(df, {"b": "stale"})
+    card = {c["id"]: c for c in player.cards}
+    assert [c["number"] for c in player.cards] == [10, 20, 30, 40, 50]
+    assert card["a"]["result"]["outcome"] == "correct" and card["a"]["mark"] is None
+    assert card["a"]["result"]["top"][0] == {"label": "arm wrestling", "score": 0.6, "truth": True}
+    assert len(card["a"]["result"]["top"]) == 5
+    assert card["b"]["mark"] == "stale" and card["d"]["mark"] == "failed" and card["e"]["mark"] == "not run"
+    assert card["d"]["result"]["error"] == "cannot decode"
+
+    def visible(spec):
+        player.filter = spec
+        return [(c["id"], c["number"]) for c in player.cards]
+
+    assert visible({"outcome": "top-k"}) == [("b", 20), ("c", 30)]  # numbers do not change with the filter
+    assert visible({"outcome": "failed"}) == [("d", 40)]
+    assert visible({"outcome": "not run"}) == [("e", 50)]
+    assert visible({"true": "yoga"}) == [("b", 20), ("d", 40), ("e", 50)]
+    assert visible({"predicted": "yoga"}) == [("c", 30)]
+    assert visible({"min_confidence": 0.7}) == [("c", 30)]
+    assert [i for i, _ in visible({"sort": "-confidence"})][:3] == ["c", "a", "b"]
+    assert player.classes == ["arm wrestling", "yoga", "zumba"]
+
+    player.filter = {"outcome": "top-k"}
+    player.detail_id = "c"
+    d = player.detail
+    assert d["number"] == 30 and (d["position"], d["total"], d["prev_id"], d["next_id"]) == (2, 2, "b", None)
+    assert d["result"]["top"][0]["label"] == "yoga"
+
+
+def test_outcomes_count_the_top_5_even_when_the_detail_view_has_10_ranks():
+    ranks = [(f"class {i}", 0.5 / (i + 1)) for i in range(10)]
+    df = _results([("a", "class 6", [], None)])
+    for i, (label, score) in enumerate(ranks, start=1):
+        df[f"pred_{i}"], df[f"score_{i}"] = label, score
+    player = ClipPlayer([Clip("a", "class 6", None)])
+    player.set_results(df)
+    assert player.cards[0]["result"]["outcome"] == "wrong" and len(player.cards[0]["result"]["top"]) == 5
+    player.filter = {"outcome": "top-k"}
+    assert player.num_visible == 0
+    player.filter = {}
+    player.detail_id = "a"
+    assert [t["truth"] for t in player.detail["result"]["top"]].index(True) == 6
+
+
+def test_player_pages_and_the_detail_view_follows():
+    clips = [Clip(f"c{i:03d}", "yoga", None) for i in range(400)]
+    player = ClipPlayer(clips, page_size=12)
+    assert len(player.cards) == 12 and player.num_visible == 400
+    player.page = 5
+    assert player.cards[0]["number"] == 61
+    player.detail_id = "c200"
+    assert player.page == 200 // 12 and player.detail["next_id"] == "c201"
 
 
 # -- panel -----------------------------------------------------------------------------------------------------
-def test_panel_accumulates_batches_and_computes_accuracy():
+def test_panel_summarises_accuracy_and_outcomes():
     panel = PredictionPanel()
-    panel.clear(["a", "b", "c"])
-    batch1 = pd.DataFrame({"YouTube_Id": ["a"], "Ground_Truth": ["x"], "pred_1": ["x"], "pred_2": ["y"],
-                           "score_1": [0.7], "score_2": [0.2], "clip_id": ["a"], "error": [None], "seconds": [1.0]})
-    batch2 = pd.DataFrame({"YouTube_Id": ["b", "c"], "Ground_Truth": ["x", "y"], "pred_1": ["y", None],
-                           "pred_2": ["x", None], "score_1": [0.6, np.nan], "score_2": [0.3, np.nan],
-                           "clip_id": ["b", "c"], "error": [None, "cannot decode"], "seconds": [1.0, np.nan]})
-    panel.add_batch(batch1)
-    assert panel.top1_accuracy == 1.0 and len(panel.rows) == 1
-    panel.add_batch(batch2)
-    assert [r["index"] for r in panel.rows] == [1, 2, 3]
-    assert panel.rows[0]["top"] == [{"label": "x", "score": pytest.approx(0.7)},
-                                    {"label": "y", "score": pytest.approx(0.2)}]
-    assert panel.rows[2]["error"] == "cannot decode" and panel.rows[2]["top"] == []
-    assert panel.num_scored == 2
-    assert panel.top1_accuracy == 0.5 and panel.top5_accuracy == 1.0
-    assert list(panel.results["clip_id"]) == ["a", "b", "c"]
+    df = _results([("a", "arm wrestling", TOP, None), ("b", "yoga", TOP, None),
+                   ("c", "abseiling", TOP, None), ("d", "yoga", [], "cannot decode"), ("e", None, TOP, None)])
+    panel.update(df, caption="tiny, 8 frames")
+    s = panel.summary
+    assert s["counts"] == {"correct": 1, "top-k": 1, "wrong": 1, "failed": 1, "unlabelled": 1}
+    assert panel.num_scored == 3 and panel.top1_accuracy == pytest.approx(1 / 3)
+    assert panel.top5_accuracy == pytest.approx(2 / 3) and s["k"] == 5
+    assert list(panel.results["clip_id"]) == ["a", "b", "c", "d", "e"]
 
 
 # -- browser ---------------------------------------------------------------------------------------------------
@@ -266,6 +388,7 @@ def test_browser_downloads_with_progress(tmp_path):
     assert browser.busy == "" and "downloaded 3 clips" in browser.status
 
 
+
 # -- explorer --------------------------------------------------------------------------------------------------
 def test_explorer_returns_at_once_and_classifies_in_the_background(video_folder):
     model = TinyModel()
@@ -275,65 +398,137 @@ def test_explorer_returns_at_once_and_classifies_in_the_background(video_folder)
     assert explorer.wait(30)
     assert explorer.controls.model_options[0] == ["tiny", "tiny"]
     assert explorer.controls.min_frames == 4
-    assert len(explorer.player.clips) == 4 and explorer.controls.error == ""
+    assert explorer.player.num_clips == 4 and explorer.state == "idle"
+    assert explorer.controls.message.startswith("4 clips ready")
 
-    batches: list[int] = []
-    explorer.panel.observe(lambda ch: batches.append(len(ch["new"])), "rows")
+    seen: list[int] = []
+    explorer.player.observe(lambda ch: seen.append(sum(c["result"] is not None for c in ch["new"])), "cards")
     explorer.controls._handle_custom_msg({"type": "classify"}, [])  # as the Classify button does
     assert explorer.wait(60)
-    assert batches[-1] == 4 and len(set(batches) - {0}) == 4  # one batch (clip) at a time
+    assert seen[-1] == 4 and {1, 2, 3} <= set(seen)  # one clip at a time
     df = explorer.results
-    assert {"YouTube_Id", "Ground_Truth", "pred_1", "score_5", "clip_id", "error"} <= set(df.columns)
+    assert {"YouTube_Id", "Ground_Truth", "pred_1", "score_5", "clip_id", "error", "model",
+            "num_frames", "number"} <= set(df.columns)
+    assert list(df["number"]) == [explorer.browser.number(c) for c in df["clip_id"]]
+    assert "pred_6" not in df.columns  # outcomes and accuracy are top-5 everywhere ...
+    explorer.player.detail_id = "arm wrestling/arm_wrestling"
+    assert len(explorer.player.detail["result"]["top"]) == 6  # ... the detail view ranks all (TinyModel: 6)
+    assert list(df["clip_id"]) == [c.id for c in explorer.player.clip_objects]
     broken = df.set_index("clip_id").loc["yoga/broken"]
     assert isinstance(broken["error"], str) and broken["error"]
-    assert explorer.player.predictions["yoga/broken"]["error"]
-    good = [p for k, p in explorer.player.predictions.items() if k != "yoga/broken"]
-    assert all(isinstance(p["correct"], bool) for p in good)
-    assert explorer.controls.running is False and explorer.controls.progress == 1.0
-    assert "classified 4 clips" in explorer.controls.status and "1 clip failed" in explorer.controls.status
+    cards = {c["id"]: c for c in explorer.player.cards}
+    assert cards["yoga/broken"]["mark"] == "failed"
+    assert all(c["result"]["outcome"] in ("correct", "top-k", "wrong")
+               for k, c in cards.items() if k != "yoga/broken")
+    numbers = [c["number"] for c in explorer.player.cards]
+    assert numbers == [explorer.browser.number(c["id"]) for c in explorer.player.cards]
+    assert explorer.state == "done" and explorer.controls.progress == -1.0
+    assert "Classified 4 clips" in explorer.controls.message and "1 clip failed" in explorer.controls.message
     assert explorer.panel.num_scored == 3 and explorer.panel.top1_accuracy is not None
 
 
-def test_explorer_marks_stale_on_slider_and_model_change(video_folder):
+def test_explorer_feeds_the_analysis_panel_its_clicks_filter_the_grid_and_save_html(video_folder, tmp_path):
+    explorer = VideoExplorer(video_folder, model=TinyModel(), num_frames=8)
+    explorer.wait(30)
+    assert explorer.analysis is None  # made with the first results
+    with pytest.raises(ValueError, match="no results"):
+        explorer.save_html(tmp_path / "empty.html")
+    explorer.classify()
+    explorer.wait(60)
+    analysis = explorer.analysis
+    assert analysis is not None and analysis.summary["clips"] == 4
+    truth = {c.id: c.label for c in explorer.player.clip_objects}
+    label = truth["cleaning pool/cleaning_pool_32frames"]
+    analysis.request_filter(true=label)  # as a click on a class row does
+    assert [c["id"] for c in explorer.player.cards] == [i for i, t in truth.items() if t == label]
+    analysis.request_filter(outcome="failed")
+    assert [c["id"] for c in explorer.player.cards] == ["yoga/broken"]
+    analysis.request_filter()  # a click that clears
+    assert explorer.player.num_visible == 4
+    explorer.player.filter = {"outcome": "failed", "sort": "true"}  # the grid's own filter bar
+    assert analysis.filter_spec == {"outcome": "failed"} and explorer.player.num_visible == 1
+    explorer.num_frames = 12
+    assert analysis.stale
+    out = explorer.save_html(tmp_path / "report.html")
+    page = out.read_text()
+    assert out.stat().st_size > 10_000 and "<video" in page and "tiny, 8 frames" in page
+
+
+def test_explorer_stale_results_stay_until_replaced(video_folder):
     explorer = VideoExplorer(video_folder, model=TinyModel(), num_frames=8)
     explorer.wait(30)
     explorer.classify()
     explorer.wait(60)
-    assert not explorer.stale
+    assert not explorer.stale and explorer.state == "done"
     explorer.controls.num_frames = 12  # as the slider does
-    assert explorer.stale and explorer.player.stale and explorer.panel.stale
-    assert explorer.player.num_frames == 12
-    assert "stale" in explorer.controls.status
+    assert explorer.stale and explorer.state == "stale" and explorer.panel.stale
+    assert {c["mark"] for c in explorer.player.cards} == {"stale"}
+    assert len(explorer.results) == 4 and set(explorer.results["num_frames"]) == {8}  # kept, marked
+    assert explorer.player.num_frames == 12 and "press Classify" in explorer.controls.message
     explorer.controls.num_frames = 8
-    assert not explorer.stale
+    assert not explorer.stale and explorer.state == "done"
     explorer.controls.num_frames = 3  # below the model's minimum: clamped
     assert explorer.controls.num_frames == 4
-    explorer.controls.num_frames = 8
-
-    explorer.controls.model_name = "kinetics-600"  # offline: TF Hub is unreachable
-    assert explorer.stale and explorer.panel.stale
+    explorer.controls.num_frames = 12
+    explorer.classify()
     explorer.wait(60)
-    error = explorer.controls.error
-    assert "kinetics-600" in error and "TF Hub" in error
-    assert explorer.controls.running is False
-    with pytest.raises(Exception, match="unknown model"):
-        explorer.controls.model_name = "/etc/passwd"
+    assert explorer.state == "done" and set(explorer.results["num_frames"]) == {12}
+    assert {c["mark"] for c in explorer.player.cards} == {None, "failed"}
 
 
-def test_explorer_cancel_stops_at_once_and_drops_late_results(video_folder):
+def test_explorer_failed_model_load_keeps_the_results(video_folder):
+    explorer = VideoExplorer(video_folder, model=TinyModel(), num_frames=8)
+    explorer.wait(30)
+    explorer.classify()
+    explorer.wait(60)
+    explorer.controls.model_name = "kinetics-600"  # offline: TF Hub is unreachable
+    assert explorer.state == "loading"
+    explorer.wait(120)
+    assert explorer.state == "error"
+    message = explorer.controls.message
+    assert "kinetics-600" in message and "TF Hub" in message and "kept" in message
+    assert "urlopen" not in message and "URLError" not in message
+    assert explorer.last_error is not None
+    explorer.classify()  # Classify with the unloadable model: the results survive the failure
+    explorer.wait(120)
+    assert explorer.state == "error" and len(explorer.results) == 4
+    assert {c["mark"] for c in explorer.player.cards} == {"stale"}
+    explorer.controls.model_name = "tiny"
+    assert explorer.state == "done" and not explorer.stale
+    explorer.controls.set_state({"model_name": "/etc/passwd"})
+    assert explorer.controls.model_name == "tiny"
+
+
+def test_explorer_cancel_keeps_results_and_marks_the_rest(video_folder):
     gate = threading.Event()
     model = TinyModel(gate=gate)
     explorer = VideoExplorer(video_folder, model=model, num_frames=8)
     explorer.wait(30)
     job = explorer.classify()
     assert model.entered.wait(30)  # the first clip is inside the model
-    assert explorer.controls.running
+    assert explorer.controls.busy and explorer.state == "classifying"
     explorer.controls._handle_custom_msg({"type": "cancel"}, [])
-    assert explorer.controls.running is False and "cancelled" in explorer.controls.status
+    assert explorer.state == "cancelled" and "Cancelled after 0 of 4 clips" in explorer.controls.message
     gate.set()
     assert job.done.wait(30)
-    assert explorer.panel.rows == [] and explorer.player.predictions == {}
-    assert model.calls == 1  # the run stopped after the clip in flight
+    assert explorer.results.empty and model.calls == 1  # the run stopped after the clip in flight
+    assert {c["mark"] for c in explorer.player.cards} == {"cancelled"}
+    assert explorer.state == "cancelled"
+    model.gate = None
+    explorer.classify()
+    explorer.wait(60)
+    model.gate = gate = threading.Event()
+    explorer.num_frames = 12  # stale results, then a cancelled re-run: the state says cancelled, and stale
+    model.entered.clear()
+    explorer.classify()
+    assert model.entered.wait(30)
+    explorer.cancel()
+    gate.set()
+    explorer.wait(30)
+    assert explorer.state == "cancelled" and "made with other settings" in explorer.controls.message
+    assert len(explorer.results) == 4 and {c["mark"] for c in explorer.player.cards} == {"cancelled"}
+    explorer.num_frames = 8  # a settings change ends the cancelled state; the results made at 8 are fresh
+    assert explorer.state == "done" and {c["mark"] for c in explorer.player.cards} == {None, "failed"}
 
 
 def test_explorer_slider_change_cancels_a_running_classification(video_folder):
@@ -344,9 +539,9 @@ def test_explorer_slider_change_cancels_a_running_classification(video_folder):
     job = explorer.classify()
     assert model.entered.wait(30)
     explorer.num_frames = 16
-    assert job.cancelled and explorer.controls.running is False
+    assert job.cancelled and not explorer.controls.busy
     gate.set()
-    assert explorer.wait(30) and explorer.panel.rows == []
+    assert explorer.wait(30) and explorer.results.empty
 
 
 def test_explorer_auto_rerun_is_debounced(video_folder, monkeypatch):
@@ -360,19 +555,24 @@ def test_explorer_auto_rerun_is_debounced(video_folder, monkeypatch):
     for n in (9, 10, 11):
         explorer.num_frames = n
     assert explorer.stale
-    wait_for(lambda: not explorer.stale and len(explorer.panel.rows) == 4 and not explorer.controls.running)
+    wait_for(lambda: explorer.state == "done" and set(explorer.results["num_frames"]) == {11})
     assert model.calls == 2 * calls  # one re-run (3 readable clips), not three
     assert explorer.panel.caption.startswith("tiny, 11 frames")
 
 
-def test_explorer_shows_a_missing_folder_in_words(tmp_path):
+def test_explorer_shows_a_missing_folder_once_and_classify_says_why(tmp_path):
     explorer = VideoExplorer(tmp_path / "nope", model=TinyModel())
     explorer.wait(30)
-    assert "does not exist" in explorer.controls.error
-    assert explorer.browser.error == explorer.controls.error
-    explorer.classify()
+    assert explorer.state == "error" and "does not exist" in explorer.controls.message
+    assert explorer.controls.message.count("does not exist") == 1
+    assert explorer.classify() is None
+    assert explorer.controls.message.startswith("Nothing to classify.")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    explorer = VideoExplorer(empty, model=TinyModel())
     explorer.wait(30)
-    assert "no downloaded clips" in explorer.controls.error
+    assert explorer.classify() is None and "has no videos" in explorer.controls.message
+    assert not explorer.controls.has_clips
 
 
 def test_explorer_rejects_bad_arguments(video_folder):
@@ -385,9 +585,74 @@ def test_explorer_rejects_bad_arguments(video_folder):
 def test_explorer_resamples_when_the_sample_size_changes(video_folder):
     explorer = VideoExplorer(video_folder, model=TinyModel(), sample_size=2)
     explorer.wait(30)
-    assert len(explorer.player.clips) == 2
+    assert explorer.player.num_clips == 2
     explorer.controls.sample_size = 3
-    assert explorer.browser.sample_n == 3 and len(explorer.player.clips) == 3
+    assert explorer.browser.sample_n == 3 and explorer.player.num_clips == 3
+    assert explorer.controls.message.startswith("3 clips ready")
+
+
+def test_building_a_widget_does_not_start_tensorflow():
+    import subprocess
+
+    code = ("import sys; from vidwidget.widgets import VideoExplorer, ClipPlayer; ClipPlayer(); "
+            "print('tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "False" and out.stderr == "", out.stderr
+
+
+def test_errors_are_put_in_words():
+    import socket
+    import urllib.error
+
+    from vidwidget.errors import ModelUnavailableError
+    from vidwidget.widgets._text import describe_error, kinetics_unreachable, plural
+
+    raw = urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
+    assert describe_error(raw) == ("the network is unreachable (the host name could not be resolved); check the "
+                                   "connection and try again")
+    ours = ModelUnavailableError("Could not load X: URLError: <urlopen error [Errno -2] Name or service>. Connect")
+    ours.__cause__ = raw
+    assert describe_error(ours) == "Could not load X: the server cannot be reached (the host name could not be " \
+                                   "resolved). Connect"
+    assert kinetics_unreachable(RuntimeError("x")) is None
+    assert plural(1, "clip") == "1 clip" and plural(2, "class", "classes") == "2 classes"
+
+
+def test_worker_log_records_stay_out_of_the_cell_but_reach_other_handlers(capsys, tmp_path):
+    import logging
+
+    from vidwidget.widgets._quiet import keep_worker_logs_out_of_the_notebook
+
+    root = logging.getLogger()
+    console = logging.StreamHandler(sys.stderr)  # what logging.basicConfig() installs (the cell output)
+    to_file = logging.FileHandler(tmp_path / "log.txt")
+    root.addHandler(console)
+    root.addHandler(to_file)
+    try:
+        keep_worker_logs_out_of_the_notebook()
+        keep_worker_logs_out_of_the_notebook()
+        log = logging.getLogger("vidwidget.data")
+        worker = threading.Thread(target=log.warning, args=("retrying in the background",))
+        worker.start()
+        worker.join()
+        log.warning("said in a cell")
+    finally:
+        root.removeHandler(console)
+        root.removeHandler(to_file)
+        to_file.close()
+    err = capsys.readouterr().err
+    assert "said in a cell" in err and "retrying in the background" not in err
+    assert "retrying in the background" in (tmp_path / "log.txt").read_text()
+
+
+def test_tensorflow_import_lines_go_to_the_log(capfd, caplog):
+    from vidwidget.widgets._quiet import native_stderr_to_log
+
+    caplog.set_level("DEBUG", logger="vidwidget")
+    with native_stderr_to_log("a native library"):
+        os.write(2, b"I0000 cpu_feature_guard.cc:210] This TensorFlow binary is optimized\n")
+    assert "cpu_feature_guard" not in capfd.readouterr().err
+    assert "cpu_feature_guard" in caplog.text
 
 
 # -- Kinetics on demand (loopback mirror) ----------------------------------------------------------------------
@@ -409,15 +674,15 @@ def test_default_explorer_downloads_a_few_kinetics_clips_on_classify(light_mirro
     assert explorer.wait(60)
     browser = explorer.browser
     assert browser.num_clips == 19906 and browser.num_downloaded == 0 and browser.can_download
-    assert browser.num_classes == 400 and explorer.player.clips == []
-    assert "no clips downloaded yet" in explorer.controls.status
+    assert browser.num_classes == 400 and explorer.player.num_clips == 0
+    assert explorer.controls.message.startswith("No clips downloaded yet: press Classify to download 2 clips")
 
     explorer.classify()
     assert explorer.wait(120), "classification did not finish"
-    assert explorer.controls.error == ""
+    assert explorer.state == "done", explorer.controls.message
     first_two = [m.clip_id for m in mirror.parts["part_0.tar.gz"][:2]]
     assert browser.num_downloaded == 2 and sorted(browser.selected_ids) == sorted(first_two)
-    assert [c["id"] for c in explorer.player.clips] == browser.selected_ids
+    assert [c["id"] for c in explorer.player.cards] == sorted(browser.selected_ids, key=browser.number)
     assert sorted(explorer.results["clip_id"]) == sorted(first_two)
     assert explorer.results["error"].isna().all()
 
@@ -434,5 +699,9 @@ def test_default_explorer_reports_no_network_in_words(monkeypatch, tmp_path):
     monkeypatch.setenv("VIDWIDGET_HOME", str(tmp_path / "home"))  # closed Kinetics port (see conftest)
     explorer = VideoExplorer(model=TinyModel())
     assert explorer.wait(120)
-    assert "Could not load the Kinetics-400 validation set" in explorer.controls.error
-    assert explorer.browser.num_clips == 0
+    message = explorer.controls.message
+    assert explorer.state == "error" and message.startswith("Kinetics cannot be reached (127.0.0.1:9: ")
+    assert "VideoExplorer('path/to/videos')" in message and "VIDWIDGET_KINETICS_URL" in message
+    assert "partial file" not in message and "urlopen" not in message
+    assert explorer.browser.num_clips == 0 and not explorer.controls.has_clips
+    assert explorer.classify() is None and explorer.controls.message.count("Kinetics cannot be reached") == 1

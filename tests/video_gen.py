@@ -25,9 +25,11 @@ def write_video(
     hflip: bool = False,
     metadata: dict[str, str] | None = None,
     options: dict[str, str] | None = None,
+    pts: Sequence[int] | None = None,
 ) -> Path:
     """Encode RGB uint8 ``frames`` ([H, W, 3]) into ``path``; ``rotation``/``hflip`` set the display matrix
-    (counter-clockwise degrees, PyAV's convention), ``metadata`` the stream tags."""
+    (counter-clockwise degrees, PyAV's convention), ``metadata`` the stream tags, ``pts`` each frame's
+    timestamp in units of ``1/rate`` s (default 0, 1, 2…; uneven steps make a variable-frame-rate file)."""
     h, w = frames[0].shape[:2] if frames else (16, 16)
     with av.open(str(path), "w") as out:
         stream = out.add_stream(codec, rate=Fraction(rate))
@@ -42,7 +44,7 @@ def write_video(
             out.start_encoding()  # a header with a video stream and no packets
         for i, rgb in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-            frame.pts = i
+            frame.pts = i if pts is None else int(pts[i])
             for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode(None):

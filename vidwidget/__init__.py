@@ -8,11 +8,16 @@ first use, so ``import vidwidget`` is quick and TensorFlow starts only when a mo
 from __future__ import annotations
 
 import importlib
+import logging
 
 from .clip import Clip
 from .errors import DownloadError, ModelError, ModelUnavailableError, UnsafeArchiveError, VideoError, VidwidgetError
 
 __version__ = "0.1.0"
+
+# Library convention: our log records (job tracebacks, download retries) go where the application sends logs, and
+# nowhere when it configures none — never printed into a notebook cell by logging's last-resort handler.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 # public name → the module that defines it (imported on first access)
 _LAZY = {
@@ -22,10 +27,14 @@ _LAZY = {
     "evaluate_folder": "inference", "per_class_accuracy": "inference", "top_k_accuracy": "inference",
     "KineticsParts": "inference", "RayEngine": "inference",
     "confusions": "inference", "confusion_matrix": "inference", "filter_results": "inference", "outcomes": "inference",
+    "class_table": "inference", "matrix_view": "inference",
+    "predict_timeline": "inference", "timeline_segments": "inference", "write_timeline": "inference",
     "I3DLoader": "seed", "KineticsLoader": "seed", "compute_accuracy": "seed", "evaluate": "seed",
     "load_and_resize_video": "seed", "make_video_table": "seed", "predict": "seed", "resample_video": "seed",
     "store_results_in_dataframe": "seed", "video_acceptable": "seed",
     "VideoExplorer": "widgets", "DatasetBrowser": "widgets", "ClipPlayer": "widgets", "PredictionPanel": "widgets",
+    "AnalysisPanel": "widgets",
+    "save_report": "report",
 }
 
 

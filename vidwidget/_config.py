@@ -45,3 +45,33 @@ def kinetics_url() -> str:
 def labels_url() -> str:
     """Base URL (or local folder) holding ``label_map.txt`` and ``label_map_600.txt`` (``VIDWIDGET_LABELS_URL``)."""
     return _as_url(os.environ.get("VIDWIDGET_LABELS_URL", LABELS_URL))
+
+
+#: Largest frame decoded, in pixels (8192×8192); ``VIDWIDGET_MAX_PIXELS`` overrides it.
+MAX_PIXELS = 8192 * 8192
+
+
+def max_pixels() -> int:
+    """Frames with more pixels than this are refused before decoding (``VIDWIDGET_MAX_PIXELS``), so a tiny file
+    claiming a huge picture cannot allocate gigabytes."""
+    return _int_env("VIDWIDGET_MAX_PIXELS", MAX_PIXELS)
+
+
+def _int_env(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    try:
+        return max(1, int(value)) if value else default
+    except ValueError:
+        raise ValueError(f"{name} must be a positive whole number, got {value!r}") from None
+
+
+def max_download_bytes() -> int:
+    """Most bytes one download of unknown size may bring (``VIDWIDGET_MAX_DOWNLOAD_BYTES``, default 64 GiB;
+    free disk space bounds it further)."""
+    return _int_env("VIDWIDGET_MAX_DOWNLOAD_BYTES", 64 << 30)
+
+
+def max_member_bytes() -> int:
+    """Largest archive member accepted, extracted or skipped (``VIDWIDGET_MAX_MEMBER_BYTES``, default 2 GiB;
+    a Kinetics clip is a few MB)."""
+    return _int_env("VIDWIDGET_MAX_MEMBER_BYTES", 2 << 30)

@@ -1,15 +1,16 @@
 """The ``vidwidget`` command: evaluate a model over Kinetics or a folder of videos (resumable), download
-Kinetics clips, and export the I3D as a SavedModel.
+Kinetics clips, export the I3D as a SavedModel, and classify a long video over time (``timeline``).
 
 Options may also be read from a file: ``vidwidget evaluate @options.txt`` (one option or value per line).
-Exit codes: 0 done, 2 bad usage, 3 model unavailable, 4 download failed, 5 bad data, 130 interrupted.
+Exit codes: 0 done, 2 bad usage (also: the output is being written by another process, or holds results of
+another input or settings), 3 model unavailable, 4 download failed, 5 bad data, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
+import math
 import os
 import sys
 from pathlib import Path
@@ -61,6 +62,27 @@ def _parser() -> argparse.ArgumentParser:
     dl.add_argument("--parts", nargs="*", help="whole parts (indices or names; none given = all), with resume")
     dl.add_argument("--no-progress", action="store_true")
 
+    tl = sub.add_parser("timeline", fromfile_prefix_chars="@", help="predictions over time for one (long) video",
+                        description="Classify a sliding window over the video and print the segments of its top-1 "
+                        "class. The video is decoded once, in a stream; memory does not grow with its length.")
+    tl.add_argument("video", type=Path)
+    tl.add_argument("--output", "-o", type=Path,
+                    help="write the windows to a .csv or .json file (written at the end, atomically)")
+    tl.add_argument("--window", type=float, help="window length in seconds (default: NUM_FRAMES frames of the video)")
+    tl.add_argument("--stride", type=float, help="seconds between window starts (default: half a window)")
+    tl.add_argument("--num-frames", "-f", type=int, default=64, help="frames per window after resampling")
+    tl.add_argument("--model", default="kinetics-400",
+                    help="kinetics-400 (offline), kinetics-600 (TF Hub), a TF Hub URL or a SavedModel folder")
+    tl.add_argument("--backend", choices=["auto", "tf", "xla", "openvino"], default=None,
+                    help="runtime of the native I3D (default: VIDWIDGET_BACKEND or auto)")
+    tl.add_argument("--threads", type=int, default=None, help="inference threads (default: one per core)")
+    tl.add_argument("--top-n", "-k", type=int, default=5)
+    tl.add_argument("--batch-size", "-b", type=int, default=4)
+    tl.add_argument("--mode", choices=["crop", "pad"], default="crop", help="make frames square by center crop or pad")
+    tl.add_argument("--min-segment", type=float, default=0.0,
+                    help="merge printed segments shorter than this many seconds into a neighbour")
+    tl.add_argument("--no-progress", action="store_true")
+
     ex = sub.add_parser("export", help="export a model as a TF SavedModel (TF Hub signature)")
     ex.add_argument("output", type=Path)
     ex.add_argument("--model", default="kinetics-400")
@@ -97,23 +119,42 @@ def _fail(code: int, message: str) -> int:
     return code
 
 
+def _dataset_name(args) -> str:
+    """What the evaluated clips are, recorded with the results: an output holding another input's is refused."""
+    if args.folder is not None:
+        labels = f" labels={args.labels_csv.resolve()}" if args.labels_csv else ""
+        return f"folder:{args.folder.resolve()}{labels}"
+    from .data.kinetics import normalize_version
+
+    return f"kinetics-{normalize_version(args.kinetics or '400')}:{args.split}"
+
+
 def cmd_evaluate(args) -> int:
+    from ._lock import OutputLock
+
+    if args.batch_size < 1 or args.top_n < 1 or (args.num_frames and args.num_frames < 1):
+        return _fail(EXIT_USAGE, "--batch-size, --top-n and --num-frames must be positive")
+    out = args.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    with OutputLock(out, f"the output folder {out}"):  # one writer per folder, from the first result to the summary
+        return _evaluate_into(args, out)
+
+
+def _evaluate_into(args, out: Path) -> int:
+    from . import _json
+    from ._atomic import write_atomic
     from .inference import evaluate, per_class_accuracy, top_k_accuracy
     from .inference.results import result_columns
     from .models import load_model
 
-    if args.batch_size < 1 or args.top_n < 1 or (args.num_frames and args.num_frames < 1):
-        return _fail(EXIT_USAGE, "--batch-size, --top-n and --num-frames must be positive")
     model = load_model(args.model, backend=args.backend, threads=args.threads)
     clips = _clips_for_evaluate(args)
-    out = args.output_dir
-    out.mkdir(parents=True, exist_ok=True)
     results_csv = out / "results.csv"
     engine = "local" if args.ray is None else "ray"
     df = evaluate(clips, model, num_frames=args.num_frames or None, batch_size=args.batch_size, top_k=args.top_n,
-                  mode=args.mode, progress=not args.no_progress, output=results_csv, engine=engine,
-                  address=args.ray or None)
-    if isinstance(clips, list):
+                  mode=args.mode, progress=not args.no_progress, output=results_csv, dataset=_dataset_name(args),
+                  engine=engine, address=args.ray or None)
+    if isinstance(clips, list):  # KineticsParts (--ray): the rows are exactly the clips the workers found
         wanted = {c.id for c in clips}
         df = df[df["clip_id"].astype(str).isin(wanted)]
     df = df.reindex(columns=result_columns(args.top_n))
@@ -122,11 +163,12 @@ def cmd_evaluate(args) -> int:
     per_class_accuracy(df, ks=sorted({1, args.top_n})).to_csv(out / "per_class.csv")
     summary = {"model": model.name, "clips": len(df), "failed": failed, "top1": top1, f"top{args.top_n}": topn,
                "num_frames": args.num_frames or None, "results": str(results_csv)}
-    (out / "summary.json").write_text(json.dumps(summary, indent=1), "utf-8")
+    write_atomic(out / "summary.json", _json.dumps(summary, indent=1).encode("utf-8"))
     if len(df) <= 20:  # a small run: show every clip's verdict
         shown = df[["clip_id", "Ground_Truth", "pred_1", "score_1", "error"]].rename(
-            columns={"clip_id": "clip", "Ground_Truth": "truth", "pred_1": "top-1", "score_1": "p"}
-        ).fillna({"truth": "-", "top-1": "-", "error": "-"})
+            columns={"clip_id": "clip", "Ground_Truth": "truth", "pred_1": "top-1", "score_1": "p"})
+        text = ["truth", "top-1", "error"]
+        shown[text] = shown[text].astype(object).fillna("-")  # all-missing columns are float: fill them as text
         print(shown.to_string(index=False, na_rep="-", float_format=lambda p: f"{p:.3f}", max_colwidth=60))
     print(f"{len(df)} clips, {failed} could not be read")
     if top1 != top1:  # NaN: no clip has a ground truth
@@ -155,6 +197,51 @@ def cmd_download(args) -> int:
     return EXIT_OK
 
 
+def cmd_timeline(args) -> int:
+    from .inference import predict_timeline, timeline_segments, write_timeline
+    from .models import load_model
+
+    if args.output is not None and args.output.suffix.lower() not in (".csv", ".json"):
+        return _fail(EXIT_USAGE, f"--output must end in .csv or .json, got {args.output.name!r}")
+    if args.batch_size < 1 or args.top_n < 1 or args.num_frames < 1:
+        return _fail(EXIT_USAGE, "--batch-size, --top-n and --num-frames must be positive")
+    seconds = [v for v in (args.window, args.stride) if v is not None]
+    if not all(math.isfinite(v) and v > 0 for v in seconds) or not (0 <= args.min_segment < math.inf):
+        return _fail(EXIT_USAGE, "--window and --stride must be positive seconds, --min-segment zero or more")
+    bar = None
+
+    def on_progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        model = load_model(args.model, backend=args.backend, threads=args.threads)
+        if not args.no_progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(unit="window", desc=args.video.name)
+        df = predict_timeline(args.video, model, window=args.window, stride=args.stride, num_frames=args.num_frames,
+                              top_k=args.top_n, batch_size=args.batch_size, mode=args.mode,
+                              on_progress=on_progress if bar is not None else None)
+        if args.output is not None:
+            write_timeline(df, args.output)
+    except KeyboardInterrupt:
+        return _fail(EXIT_INTERRUPTED, "interrupted; no output file was written")
+    finally:
+        if bar is not None:
+            bar.close()
+    segments = timeline_segments(df, min_duration=args.min_segment)
+    print(f"{args.video}: {df.attrs['duration']:.2f} s, {len(df)} windows of {df.attrs['window']:.2f} s every "
+          f"{df.attrs['stride']:.2f} s ({args.num_frames} frames each), {model.name}")
+    print(segments.to_string(index=False, float_format=lambda v: f"{v:.2f}", max_colwidth=60))
+    if df.attrs["error"]:
+        reached = df["end"].max() if len(df) else 0.0
+        print(f"vidwidget: warning: {df.attrs['error']}; the timeline stops at {reached:.2f} s", file=sys.stderr)
+    if args.output is not None:
+        print(f"timeline: {args.output}")
+    return EXIT_OK
+
+
 def cmd_export(args) -> int:
     from .models import export_saved_model, load_model
 
@@ -165,12 +252,12 @@ def cmd_export(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``vidwidget`` console script; returns the exit code."""
-    from .errors import DownloadError, ModelError, ModelUnavailableError, VidwidgetError
+    from .errors import DownloadError, ModelError, ModelUnavailableError, OutputConflictError, VidwidgetError
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter is not for shell users
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="vidwidget: %(levelname)s: %(message)s")
-    handlers = {"evaluate": cmd_evaluate, "download": cmd_download, "export": cmd_export}
+    handlers = {"evaluate": cmd_evaluate, "download": cmd_download, "export": cmd_export, "timeline": cmd_timeline}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:
@@ -179,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(EXIT_MODEL, str(exc))
     except DownloadError as exc:
         return _fail(EXIT_DOWNLOAD, str(exc))
+    except OutputConflictError as exc:
+        return _fail(EXIT_USAGE, str(exc))
     except (VidwidgetError, ValueError, OSError) as exc:
         return _fail(EXIT_DATA, str(exc))
 

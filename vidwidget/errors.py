@@ -25,3 +25,8 @@ class DownloadError(VidwidgetError):
 
 class UnsafeArchiveError(VidwidgetError):
     """An archive member tried to write outside the target folder, or is not a regular file."""
+
+
+class OutputConflictError(VidwidgetError):
+    """An output cannot be written: another process is writing it, or it holds results of another input or
+    other settings."""

@@ -72,8 +72,8 @@ class JupyterLab:
         (settings / "notification.jupyterlab-settings").write_text(
             json.dumps({"fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True})
         )
-        self.env = {
-            **os.environ,
+        self.env = {  # TF_CPP_MIN_LOG_LEVEL is not inherited: the widget must keep TensorFlow's lines out by itself
+            **{k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"},
             **(env or {}),
             "HOME": str(dirs["home"]),
             "JUPYTER_CONFIG_DIR": str(dirs["config"]),
@@ -83,7 +83,6 @@ class JupyterLab:
             "JUPYTERLAB_WORKSPACES_DIR": str(dirs["config"] / "lab" / "workspaces"),
             "IPYTHONDIR": str(dirs["ipython"]),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT), os.environ.get("PYTHONPATH")])),
-            "TF_CPP_MIN_LOG_LEVEL": "2",
         }
         self.proc: subprocess.Popen | None = None
 
@@ -116,6 +115,10 @@ class JupyterLab:
 
     def notebook_url(self, name: str) -> str:
         return f"{self.url}/lab/tree/{name}?token={self.token}&reset"
+
+    def notebook7_url(self, name: str) -> str:
+        """The same notebook in Jupyter Notebook 7 (served by this server when the `notebook` package is in)."""
+        return f"{self.url}/notebooks/{name}?token={self.token}"
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-6000:] if self.log_path.exists() else ""

@@ -1,6 +1,11 @@
 """End to end: VideoExplorer in a real JupyterLab, in headless Debian chromium driven by Playwright. Clips must
-really play, the slider and the model dropdown must reach Python, results must arrive from the background
-thread while the kernel stays usable, and offline Kinetics-600 must show its error inside the widget.
+really play (and play on hover), results must arrive from the background thread while the kernel stays usable,
+the grid must filter by outcome, the detail view must open with the model's frames and answer the keyboard, its
+timeline must be computed and seek the player where a segment is clicked,
+stale results must stay until Classify replaces them, offline Kinetics-600 must keep the Kinetics-400 results,
+a cancel must mark the clips it did not reach, an offline `VideoExplorer()` must say so once — and each cell's
+output area must hold the widget and nothing else (no TensorFlow lines, no traceback). Light and dark JupyterLab
+themes, and Jupyter Notebook 7 on the same server.
 Screenshots of each step go to artifacts/e2e/."""
 
 from __future__ import annotations
@@ -8,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import time
 
 import pytest
 from harness import ARTIFACTS, JupyterLab, chromium_page, prerequisites_missing, write_notebook
@@ -24,13 +28,13 @@ CLIPS = [  # (class folder, shared video); the hostile folder name checks the te
     (HOSTILE, "cleaning_pool_32frames.mp4"),
 ]
 ARM = "arm wrestling/arm_wrestling"
-GREEN = "rgb(26, 127, 55)"
-RED = "rgb(198, 40, 40)"
+HOSTILE_ID = f"{HOSTILE}/cleaning_pool_32frames"
+STATE = "document.querySelector('.vw-status-area').dataset.state"
 
 
-def _shot(page, step: str, widget: bool = True) -> None:
+def _shot(page, step: str, widget: bool = True, nth: int = 0) -> None:
     path = ARTIFACTS / f"{step}.png"
-    target = page.locator(".vidwidget-explorer").first if widget else None
+    target = page.locator(".vidwidget-explorer").nth(nth) if widget else None
     if target is not None and target.count():
         target.screenshot(path=str(path))
     else:
@@ -45,6 +49,38 @@ def _run_cell(page, index: int) -> None:
     prompt = cell.locator(".jp-InputArea-prompt")
     page.wait_for_function("(el) => /\\[(\\*|\\d+)\\]/.test(el.textContent)", arg=prompt.element_handle(),
                            timeout=30_000)
+
+
+def _only_the_widget(page, index: int) -> None:
+    """The cell's output area holds one widget view and nothing else: no stderr block, no traceback, no text."""
+    outputs = page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea-output")
+    kinds = outputs.evaluate_all(
+        "els => els.map(e => [e.getAttribute('data-mime-type'), e.querySelectorAll('.vidwidget-explorer').length,"
+        " e.innerText.slice(0, 300)])")
+    assert len(kinds) == 1 and kinds[0][1] == 1, kinds
+    assert kinds[0][0] in (None, "application/vnd.jupyter.widget-view+json"), kinds
+
+
+def _wait_state(page, state: str, timeout: int = 300_000) -> None:
+    page.wait_for_function(f"() => {STATE} === {state!r}", timeout=timeout)
+
+
+def _watch_states(page) -> None:
+    """Record every state the (first) status area passes through, even one shown for a moment."""
+    page.evaluate("""() => {
+        const area = document.querySelector('.vw-status-area');
+        window.__vwStates = [area.dataset.state];
+        window.__vwObserver?.disconnect();
+        window.__vwObserver = new MutationObserver(() => window.__vwStates.push(area.dataset.state));
+        window.__vwObserver.observe(area, { attributes: true, attributeFilter: ['data-state'] });
+    }""")
+
+
+def _wait_states(page, *states: str, timeout: int = 300_000) -> None:
+    """Wait until the states recorded since :func:`_watch_states` include ``states`` in this order."""
+    page.wait_for_function(
+        """(want) => { let i = 0; for (const s of window.__vwStates) if (s === want[i]) i++;
+                       return i === want.length; }""", arg=list(states), timeout=timeout)
 
 
 def test_video_explorer_in_jupyterlab(tmp_path, shared_videos):
@@ -64,149 +100,237 @@ def test_video_explorer_in_jupyterlab(tmp_path, shared_videos):
     (videos / "yoga").mkdir()
     (videos / "yoga" / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
 
-    lab = JupyterLab(tmp_path / "lab")
+    lab = JupyterLab(tmp_path / "lab", env={"VIDWIDGET_KINETICS_URL": "http://127.0.0.1:9/kinetics/",
+                                            "VIDWIDGET_HOME": str(tmp_path / "home")})
     write_notebook(lab.root / "explorer.ipynb", [
         "import time\n"
         "from vidwidget.widgets import VideoExplorer\n"
         "t0 = time.monotonic()\n"
-        f"ex = VideoExplorer({str(videos)!r}, sample_size=6, num_frames=64)\n"
-        "print(f'constructed in {time.monotonic() - t0:.2f} s')\n"
+        f"ex = VideoExplorer({str(videos)!r}, sample_size=6, num_frames=32)\n"
+        "constructed = time.monotonic() - t0\n"
         "ex",
-        "print('kernel alive, busy =', ex.busy)",
+        "print(f'constructed in {constructed:.2f} s; kernel alive, busy =', ex.busy)",
         "print('frames =', ex.num_frames, 'model =', ex.model_name, 'rows =', len(ex.results))",
+        "VideoExplorer()  # Kinetics-400 offline",
+    ])
+    write_notebook(lab.root / "notebook7.ipynb", [
+        "from vidwidget.widgets import VideoExplorer\n"
+        f"VideoExplorer({str(videos)!r}, sample_size=3, num_frames=16, columns=3)",
     ])
     lab.start()
     console: list[str] = []
     try:
-        with chromium_page(viewport=(1500, 2400)) as (page, console):
+        with chromium_page(viewport=(1400, 2000)) as (page, console):
             try:
                 page.goto(lab.notebook_url("explorer.ipynb"))
                 page.wait_for_selector(".jp-Notebook .jp-Cell .jp-InputArea-editor", timeout=90_000)
                 page.get_by_text(re.compile(r"\| Idle")).first.wait_for(timeout=120_000)  # kernel ready
-                _shot(page, "00-notebook-open", widget=False)
 
-                # 1. the first cell returns at once; the widget renders and the clips really play
+                # 1. the widget renders; clips really play, muted, on hover
                 _run_cell(page, 0)
                 page.wait_for_selector(".vidwidget-explorer .vw-controls", timeout=60_000)
-                out = page.locator(".jp-Notebook .jp-Cell").nth(0).locator(".jp-OutputArea-output").first
-                out.wait_for(timeout=30_000)
-                seconds = float(re.search(r"constructed in ([\d.]+) s", out.inner_text()).group(1))
-                assert seconds < 3.0, f"VideoExplorer() blocked the cell for {seconds} s"
                 playable = "[...document.querySelectorAll('.vw-card:not([data-clip-id=\"yoga/broken\"]) video')]"
                 page.wait_for_function(
                     f"() => {playable}.length === 5 && {playable}.every(v => v.readyState >= 2 && v.videoWidth > 0)",
                     timeout=180_000,
                 )
-                page.evaluate(f"() => Promise.all({playable}.map(v => v.play()))")
-                page.wait_for_function(f"() => {playable}.every(v => v.currentTime > 0.3)", timeout=30_000)
-                sizes = page.evaluate(f"() => {playable}.map(v => [v.closest('.vw-card').dataset.clipId, "
-                                      "v.videoWidth])")
-                # the unreadable clip says so in its card
-                broken = page.locator('.vw-card[data-clip-id="yoga/broken"] .vw-message')
-                page.wait_for_function("(el) => el.classList.contains('vw-error')", arg=broken.element_handle(),
-                                       timeout=60_000)
+                card = page.locator(f'.vw-card[data-clip-id="{ARM}"]')
+                card.locator(".vw-media").hover()
+                page.wait_for_function(
+                    f"() => {{ const v = document.querySelector('.vw-card[data-clip-id=\"{ARM}\"] video');"
+                    " return !v.paused && v.muted && v.currentTime > 0.2; }", timeout=30_000)
+                box = card.locator(".vw-media").bounding_box()
+                video_box = card.locator("video").bounding_box()
+                assert abs(box["height"] - video_box["height"]) < 1  # the video fills its box: no letterbox
+                broken = page.locator('.vw-card[data-clip-id="yoga/broken"] .vw-media-msg')
+                page.wait_for_function("(el) => el.classList.contains('vw-media-error')",
+                                       arg=broken.element_handle(), timeout=60_000)
                 assert broken.inner_text().startswith("could not load video:"), broken.inner_text()
-                assert all(0 < w <= 320 for _, w in sizes), sizes  # browser-safe previews at most 320 px wide
-                # the hostile class name is shown literally and no <img> was injected
-                heads = page.locator(".vw-card-head .vw-truth-label").all_inner_texts()
-                assert HOSTILE in heads
-                assert page.locator(".vw-card-head img, .vw-table img").count() == 0
-                _shot(page, "01-clips-playing")
+                assert HOSTILE in page.locator(".vw-card .vw-truth-label").all_inner_texts()
+                assert page.locator(".vw-card-body img, .vw-table img").count() == 0
+                page.wait_for_function(f"() => ['idle'].includes({STATE})", timeout=180_000)  # model loaded
+                _only_the_widget(page, 0)
+                _shot(page, "01-cards-hover")
 
-                # 2. move the slider and choose Kinetics-400
-                page.wait_for_function("() => document.querySelector('.vw-frames').min === '9'", timeout=120_000)
-                page.locator(".vw-frames").fill("32")
-                assert page.locator(".vw-frames-value").inner_text() == "32"
-                page.locator("select.vw-model").select_option("kinetics-400")
-                _shot(page, "02-slider-32-frames")
-
-                # 3. classify; the kernel answers another cell meanwhile; results arrive from the worker thread
-                started = time.monotonic()
+                # 2. classify; the kernel answers another cell meanwhile; results arrive card by card
                 page.locator(".vw-classify").click()
-                page.wait_for_function("() => document.querySelector('.vw-cancel') && "
-                                       "!document.querySelector('.vw-cancel').disabled", timeout=30_000)
+                page.wait_for_function(f"() => {STATE} === 'classifying'", timeout=60_000)
                 _run_cell(page, 1)
                 alive = page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".jp-OutputArea-output").first
                 alive.wait_for(timeout=30_000)
-                assert "kernel alive, busy = True" in alive.inner_text()
-                page.wait_for_function("() => document.querySelectorAll('.vw-panel-row').length >= 1",
-                                       timeout=300_000)
-                _shot(page, "03-first-results")
-                pred = page.locator(f'.vw-card[data-clip-id="{ARM}"] .vw-pred')
-                page.wait_for_function(
-                    """(sel) => { const p = document.querySelector(sel);
-                                 return p && p.classList.contains('vw-right')
-                                        && p.textContent.startsWith('arm wrestling'); }""",
-                    arg=f'.vw-card[data-clip-id="{ARM}"] .vw-pred',
-                    timeout=300_000,
-                )
-                assert pred.evaluate("p => getComputedStyle(p).color") == GREEN
-                page.wait_for_function("() => document.querySelector('.vw-progress-text').textContent === 'done'",
-                                       timeout=300_000)
-                elapsed = time.monotonic() - started
-                hostile_pred = page.locator(f'.vw-card[data-clip-id="{HOSTILE}/cleaning_pool_32frames"] .vw-pred')
-                assert hostile_pred.evaluate("p => getComputedStyle(p).color") == RED
-                assert page.locator(".vw-panel-row").count() == 6
-                failed = page.locator('.vw-card[data-clip-id="yoga/broken"] .vw-pred').inner_text()
-                assert failed.startswith("failed:"), failed
-                assert page.locator('.vw-panel-row[data-clip-id="yoga/broken"] .vw-error').count() == 1
-                assert "32 frames" in page.locator(".vw-caption").inner_text()
-                accuracy = page.locator(".vw-accuracy").inner_text()
-                assert accuracy.startswith("top-1 accuracy"), accuracy
-                _shot(page, "04-predictions")
+                text = alive.inner_text()
+                assert "kernel alive, busy = True" in text, text
+                assert float(re.search(r"constructed in ([\d.]+) s", text).group(1)) < 3.0
+                _wait_state(page, "done")
+                arm = page.locator(f'.vw-card[data-clip-id="{ARM}"]')
+                assert arm.get_attribute("data-outcome") == "correct"
+                assert arm.locator(".vw-bar-line").count() == 5
+                assert arm.locator(".vw-bar-line").first.inner_text().startswith("✓ arm wrestling")
+                assert page.locator(f'.vw-card[data-clip-id="{HOSTILE_ID}"]').get_attribute("data-outcome") == "wrong"
+                assert page.locator('.vw-card[data-clip-id="yoga/broken"]').get_attribute("data-mark") == "failed"
+                summary = page.locator(".vw-panel .vw-accuracy").inner_text()
+                assert summary.startswith("top-1 "), summary
+                _only_the_widget(page, 0)
+                _shot(page, "02-results")
 
-                # 4. the filmstrip shows the 32 frames the model received
-                page.locator(f'.vw-card[data-clip-id="{ARM}"] .vw-toggle').click()
-                page.wait_for_function(
-                    """(sel) => { const imgs = [...document.querySelectorAll(sel)];
-                                 return imgs.length === 32 && imgs.every(i => i.complete && i.naturalWidth > 0); }""",
-                    arg=f'.vw-card[data-clip-id="{ARM}"] .vw-strip img',
-                    timeout=60_000,
-                )
-                _shot(page, "05-filmstrip")
+                # 3. filter the grid to the wrong clips (computed in Python), then clear
+                page.locator(".vw-filter-outcome").select_option("wrong")
+                page.wait_for_function("() => [...document.querySelectorAll('.vw-card')].every("
+                                       "c => c.dataset.outcome === 'wrong')", timeout=30_000)
+                ids = page.locator(".vw-card").evaluate_all("cs => cs.map(c => c.dataset.clipId)")
+                assert HOSTILE_ID in ids and ARM not in ids, ids
+                assert page.locator(".vw-visible-count").inner_text().startswith("showing")
+                _shot(page, "03-filter-wrong")
+                page.locator(".vw-filter-clear").click()
+                page.wait_for_function("() => document.querySelectorAll('.vw-card').length === 6", timeout=30_000)
 
-                # 5. Kinetics-600 is offline here: predictions turn stale and the error is shown in the widget
-                page.locator("select.vw-model").select_option("kinetics-600")
-                page.wait_for_function("() => !document.querySelector('.vw-controls .vw-stale-badge')"
-                                       ".classList.contains('vw-hidden')", timeout=30_000)
-                error = page.locator(".vw-controls .vw-error")
-                page.wait_for_function(
-                    "() => document.querySelector('.vw-controls .vw-error').textContent.includes('kinetics-600')",
-                    timeout=120_000,
-                )
-                text = error.inner_text()
-                assert "TF Hub" in text and "load_model" in text, text
-                assert error.is_visible()
-                _shot(page, "06-kinetics600-offline-error")
+                # 3b. a click on a confusion in the analysis panel filters the grid to those clips
+                confusion = page.locator(f'.vw-an-confusion[data-true="{HOSTILE}"]')
+                assert confusion.count() == 1
+                predicted = confusion.get_attribute("data-predicted")
+                confusion.click()
+                page.wait_for_function("() => document.querySelectorAll('.vw-card').length === 1", timeout=30_000)
+                assert page.locator(".vw-card").get_attribute("data-clip-id") == HOSTILE_ID
+                assert page.locator(".vw-filter-true").input_value() == HOSTILE
+                assert page.locator(".vw-filter-predicted").input_value() == predicted
+                _shot(page, "03b-confusion-click")
+                page.locator(".vw-filter-clear").click()
+                page.wait_for_function("() => document.querySelectorAll('.vw-card').length === 6", timeout=30_000)
 
-                # 6. back to Kinetics-400 (error cleared); a new frame count marks predictions stale;
-                # Classify then Cancel stops at once
-                page.locator("select.vw-model").select_option("kinetics-400")
-                page.wait_for_function("() => document.querySelector('.vw-controls .vw-error').textContent === ''",
+                # 4. the detail view: large player, top-10, the 32 frames the model receives; keys move and close
+                arm.locator(".vw-open").click()
+                page.wait_for_selector(f'.vw-detail[data-clip-id="{ARM}"]', timeout=30_000)
+                page.wait_for_function(
+                    "() => { const imgs = [...document.querySelectorAll('.vw-filmstrip img')];"
+                    " return imgs.length === 32 && imgs.every(i => i.complete && i.naturalWidth > 0); }",
+                    timeout=60_000)
+                assert page.locator(".vw-detail .vw-rank").count() == 10
+                width = page.locator(".vw-filmstrip img").first.bounding_box()["width"]
+                assert width >= 90, width  # readable, not 40 px thumbnails
+                _shot(page, "04-detail")
+
+                # 4b. the timeline under the detail player: computed in the kernel's background, then a click on
+                # a segment seeks the player to the segment's start and the cursor follows
+                page.locator(".vw-detail .vw-tl-run").click()
+                page.wait_for_selector(".vw-detail .vw-tl-seg", timeout=300_000)
+                assert page.locator(".vw-detail .vw-tl-key-label").first.inner_text() == "arm wrestling"
+                assert page.locator(".vw-detail .vw-tl-svg polyline").count() == 3
+                video = "document.querySelector('.vw-detail-video')"
+                page.evaluate(f"() => {{ const v = {video}; v.pause(); v.currentTime = 7.5; }}")
+                page.wait_for_function(f"() => Math.abs({video}.currentTime - 7.5) < 0.05", timeout=10_000)
+                seg = page.locator(".vw-detail .vw-tl-seg").last
+                start = float(seg.get_attribute("data-start"))
+                seg.click()
+                page.wait_for_function(f"() => Math.abs({video}.currentTime - {start}) < 0.05", timeout=10_000)
+                cursor = page.locator(".vw-detail .vw-tl-cursor")
+                duration = page.evaluate(f"() => {video}.duration")
+                page.wait_for_function(
+                    f"() => Math.abs(parseFloat(document.querySelector('.vw-detail .vw-tl-cursor').style.left)"
+                    f" - {100 * start / 10.0}) < 1", timeout=10_000)
+                track = page.locator(".vw-detail .vw-tl-track").bounding_box()
+                page.mouse.click(track["x"] + 0.75 * track["width"], track["y"] + track["height"] - 4)
+                page.wait_for_function(f"() => Math.abs({video}.currentTime - 7.5) < 0.3", timeout=10_000)
+                assert abs(duration - 10.0) < 0.1 and cursor.count() == 1
+                _shot(page, "04b-timeline")
+                number = page.locator(".vw-detail .vw-number-inline").inner_text()
+                page.keyboard.press("ArrowRight")
+                page.wait_for_function(f"() => !document.querySelector('.vw-detail[data-clip-id=\"{ARM}\"]')",
                                        timeout=30_000)
-                page.locator(".vw-frames").fill("48")
-                page.wait_for_function("() => !document.querySelector('.vw-player .vw-stale-badge')"
-                                       ".classList.contains('vw-hidden')", timeout=30_000)
-                _shot(page, "07-stale-after-slider")
+                assert page.locator(".vw-detail .vw-number-inline").inner_text() != number
+                page.keyboard.press("Escape")
+                page.wait_for_function("() => !document.querySelector('.vw-detail')", timeout=30_000)
+
+                # 5. a new frame count marks the results stale (kept); Classify makes them fresh again
+                page.locator('.vw-preset[data-frames="16"]').click()
+                _wait_state(page, "stale", 30_000)
+                assert set(page.locator(".vw-card").evaluate_all("cs => cs.map(c => c.dataset.mark)")) == {"stale"}
+                assert page.locator(".vw-card .vw-bar-line").count() >= 25  # the results are still shown
+                _shot(page, "05-stale")
+                _watch_states(page)
                 page.locator(".vw-classify").click()
-                page.wait_for_function("() => !document.querySelector('.vw-cancel').disabled", timeout=30_000)
-                clicked = time.monotonic()
+                _wait_states(page, "classifying", "done")
+                marks = set(page.locator(".vw-card").evaluate_all("cs => cs.map(c => c.dataset.mark)"))
+                assert marks == {"", "failed"}, marks
+
+                # 6. Kinetics-600 is offline: the error is one sentence in words, the K400 results stay
+                page.locator("select.vw-model").select_option("kinetics-600")
+                _wait_state(page, "error", 180_000)
+                message = page.locator(".vw-state-message").inner_text()
+                assert "kinetics-600" in message and "TF Hub" in message and "kept" in message, message
+                assert "urlopen" not in message and "URLError" not in message, message
+                assert page.locator(f'.vw-card[data-clip-id="{ARM}"] .vw-bar-line').count() == 5
+                _watch_states(page)
+                page.locator(".vw-classify").click()  # Classify with the offline model keeps them too
+                _wait_states(page, "loading", "error", timeout=180_000)
+                assert page.locator(f'.vw-card[data-clip-id="{ARM}"] .vw-bar-line').count() == 5
+                _only_the_widget(page, 0)
+                _shot(page, "06-kinetics600-offline")
+                page.locator("select.vw-model").select_option("kinetics-400")
+                _wait_state(page, "done", 30_000)
+
+                # 7. Cancel marks the clips the run did not reach, and keeps the rest
+                page.locator('.vw-preset[data-frames="32"]').click()
+                _wait_state(page, "stale", 30_000)
+                page.locator(".vw-classify").click()
+                _wait_state(page, "classifying", 60_000)
                 page.locator(".vw-cancel").click()
-                page.wait_for_function(
-                    "() => document.querySelector('.vw-controls .vw-status').textContent.startsWith('cancelled')",
-                    timeout=10_000,
-                )
-                assert time.monotonic() - clicked < 5.0
+                _wait_state(page, "cancelled", 10_000)
+                assert page.locator('.vw-card[data-mark="cancelled"]').count() >= 1
                 assert page.locator(".vw-cancel").is_disabled()
-                _shot(page, "08-cancelled")
+                _shot(page, "07-cancelled")
 
                 _run_cell(page, 2)
                 state = page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".jp-OutputArea-output").first
                 state.wait_for(timeout=30_000)
-                assert "frames = 48 model = kinetics-400 rows = 0" in state.inner_text()
-                _shot(page, "09-notebook", widget=False)
+                assert "frames = 32 model = kinetics-400 rows = 6" in state.inner_text()
+
+                # 8. offline VideoExplorer(): one sentence, once, in the widget; nothing else in the output
+                _run_cell(page, 3)
+                offline = page.locator(".vidwidget-explorer").nth(1)
+                offline.wait_for(timeout=60_000)
+                page.wait_for_function(
+                    "() => { const s = document.querySelectorAll('.vw-status-area')[1];"
+                    " return s && s.dataset.state === 'error'; }", timeout=120_000)
+                text = offline.locator(".vw-state-message").inner_text()
+                assert text.startswith("Kinetics cannot be reached"), text
+                assert "VIDWIDGET_KINETICS_URL" in text and "partial file" not in text
+                assert offline.inner_text().count("Kinetics cannot be reached") == 1
+                page.wait_for_timeout(3000)  # give a late stderr line (TF, a traceback) time to show up
+                _only_the_widget(page, 0)
+                _only_the_widget(page, 3)
+                _shot(page, "08-offline-kinetics", nth=1)
+
+                # 9. Jupyter Notebook 7 (same server): the widget renders, clips play, nothing else in the output
+                nb7 = page.context.new_page()
+                # Notebook 7's own start-up errors (settings schema, file-browser command) are logged, not failed
+                nb7.on("pageerror", lambda e: console.append(f"notebook7 pageerror: {e}"))
+                nb7.on("dialog", lambda d: (console.append(f"dialog: {d.message}"), d.dismiss()))
+                nb7.goto(lab.notebook7_url("notebook7.ipynb"))
+                nb7.wait_for_selector(".jp-Notebook .jp-Cell .jp-InputArea-editor", timeout=90_000)
+                nb7.wait_for_timeout(2000)
+                _run_cell(nb7, 0)
+                nb7.wait_for_selector(".vidwidget-explorer .vw-card video", timeout=60_000)
+                nb7.wait_for_function(
+                    "() => { const v = [...document.querySelectorAll('.vw-card video')];"
+                    " return v.length === 3 && v.filter(x => x.readyState >= 2 && x.videoWidth > 0).length >= 2; }",
+                    timeout=180_000)
+                nb7.wait_for_function(f"() => {STATE} === 'idle'", timeout=180_000)
+                _only_the_widget(nb7, 0)
+                _shot(nb7, "09-notebook7")
+                nb7.close()
+
+                # 10. dark theme: the same widget in JupyterLab Dark
+                page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+                page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Theme$")).hover()
+                page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^JupyterLab Dark$")).click()
+                page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+                page.wait_for_timeout(1000)
+                _shot(page, "10-dark")
+                _shot(page, "11-dark-offline", nth=1)
+                colour = page.locator(".vw-card-body").first.evaluate("e => getComputedStyle(e).color")
+                assert colour != "rgb(31, 35, 40)", colour  # text follows the theme
+                _shot(page, "12-notebook", widget=False)
                 assert not [m for m in console if m.startswith(("pageerror", "dialog"))], console
-                print(f"classification of 5 clips at 32 frames took {elapsed:.1f} s in the browser")
             except Exception:
                 page.screenshot(path=str(ARTIFACTS / "zz-failure.png"))
                 raise

@@ -1,7 +1,7 @@
 """Datasets and downloads: Kinetics (annotations, streamed partial downloads, whole parts) and own video
 folders. Never imports widget code."""
 
-from vidwidget.data._http import RetryPolicy
+from vidwidget._http import RetryPolicy
 from vidwidget.data.annotations import read_annotations
 from vidwidget.data.clip_ids import ClipId, make_clip_id, parse_clip_id
 from vidwidget.data.download import check_free_space, download_file, stream_extract

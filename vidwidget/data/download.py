@@ -1,5 +1,6 @@
-"""Downloads that survive bad networks: whole files with Range resume and size checks, and streamed
-extraction of a few clips from a remote ``tar.gz`` that stops reading as soon as it has what was asked."""
+"""Downloads that survive bad networks and hostile servers: whole files with Range resume, size checks, a byte
+cap when the size is unknown and validation before the file is kept; and streamed extraction of a few clips
+from a remote ``tar.gz`` that stops reading as soon as it has what was asked."""
 
 from __future__ import annotations
 
@@ -12,28 +13,34 @@ import urllib.error
 from collections.abc import Callable
 from pathlib import Path
 
-from vidwidget.data._http import (
-    ResumingReader,
-    RetryPolicy,
-    Truncated,
-    describe,
-    is_transient,
-    open_at,
-)
-from vidwidget.data.extract import SPACE_RESERVE, ExtractReport, safe_extract_members, temp_name
+from vidwidget import _config, _http
+from vidwidget._http import Pace, ResumingReader, Retrier, RetryPolicy, Truncated, open_at, read_some
+from vidwidget.data.extract import SPACE_RESERVE, ExtractReport, check_expansion, safe_extract_members, temp_name
 from vidwidget.data.progress import ProgressCallback, Reporter
-from vidwidget.errors import DownloadError
+from vidwidget.errors import DownloadError, VidwidgetError
 
 log = logging.getLogger("vidwidget.data")
 
-#: Retry policy used when a call passes none; tests may replace it with short backoffs.
-DEFAULT_RETRY = RetryPolicy()
+#: Retry policy used when a call passes none (the package's one default); tests may replace it.
+DEFAULT_RETRY = _http.DEFAULT_RETRY
 #: Free space kept in reserve on top of a download's size.
 SPACE_MARGIN = SPACE_RESERVE
 
 _CHUNK = 1 << 20
 
 __all__ = ["DEFAULT_RETRY", "RetryPolicy", "check_free_space", "download_file", "stream_extract"]
+
+Validator = Callable[[Path], None]
+"""Checks a downloaded file before it is kept (raises ValueError/VidwidgetError saying what is wrong)."""
+
+
+def byte_cap(folder: Path, known: int | None = None) -> int:
+    """Most bytes a download into ``folder`` may bring: its size when known; else the configured cap
+    (``VIDWIDGET_MAX_DOWNLOAD_BYTES``), and never more than the free space less the reserve."""
+    if known is not None:
+        return known
+    folder.mkdir(parents=True, exist_ok=True)
+    return max(0, min(_config.max_download_bytes(), shutil.disk_usage(folder).free - SPACE_MARGIN))
 
 
 def check_free_space(folder: Path, needed: int, what: str) -> None:
@@ -52,7 +59,7 @@ class _StartOver(Exception):
 
 
 def _fetch_once(url: str, tmp: Path, name: str, policy: RetryPolicy, rep: Reporter, check_space: bool,
-                validator: list[str | None]) -> None:
+                validator: list[str | None], pace: Pace) -> None:
     """One request: append to ``tmp`` from where it stops; returns when ``tmp`` is complete."""
     start = tmp.stat().st_size if tmp.is_file() else 0
     try:
@@ -71,10 +78,22 @@ def _fetch_once(url: str, tmp: Path, name: str, policy: RetryPolicy, rep: Report
         if check_space and opened.total is not None:
             check_free_space(tmp.parent, opened.total - start, name)
         rep.start(name, opened.total, start)
+        cap = byte_cap(tmp.parent) + start if opened.total is None else None
+        pace.restart()
         with open(tmp, "ab" if start else "wb") as out:
-            while chunk := resp.read(_CHUNK):
+            size = start
+            while chunk := read_some(resp, _CHUNK):
                 out.write(chunk)
+                size += len(chunk)
                 rep.add_bytes(len(chunk))
+                pace.check(len(chunk))
+                if cap is not None and size > cap:
+                    out.close()
+                    tmp.unlink()
+                    raise DownloadError(
+                        f"{url} sent more than {cap:,} bytes without announcing its size; the download was "
+                        "stopped and deleted. The cap is the free disk space (less a reserve) or "
+                        "VIDWIDGET_MAX_DOWNLOAD_BYTES, whichever is smaller.")
     size = tmp.stat().st_size
     if opened.total is None or size == opened.total:
         return
@@ -95,10 +114,13 @@ def download_file(
     check_space: bool = True,
     reporter: Reporter | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    validate: Validator | None = None,
 ) -> Path:
     """Download ``url`` to ``dest``, resuming a previous partial download with HTTP Range, retrying transient
-    failures with backoff, verifying the size, and renaming the ``.name.part`` file into place only when
-    complete. An existing ``dest`` is taken as complete and returned at once."""
+    failures with backoff (a transfer below the policy's minimum rate is one), verifying the size, and renaming
+    the ``.name.part`` file into place only when complete and accepted by ``validate`` (a file it rejects is
+    deleted, DownloadError). A body of unknown size is capped (:func:`byte_cap`). An existing ``dest`` is taken
+    as complete and returned at once."""
     dest = Path(dest)
     if dest.is_file():
         return dest
@@ -106,37 +128,37 @@ def download_file(
     policy = retry or DEFAULT_RETRY
     tmp = temp_name(dest)
     rep = reporter or Reporter(dest.name, show_bar=progress, callback=on_progress)
-    failures = 0
+    retrier = Retrier(url, policy, sleep, hint=f"Check the URL and your connection; the partial file {tmp} is "
+                      "kept and will be resumed.")
+    pace = Pace(url, policy)
     validator: list[str | None] = [None]
     try:
         while True:
             before = tmp.stat().st_size if tmp.is_file() else 0
             try:
-                _fetch_once(url, tmp, dest.name, policy, rep, check_space, validator)
-                os.replace(tmp, dest)
+                _fetch_once(url, tmp, dest.name, policy, rep, check_space, validator, pace)
+                _accept(url, tmp, dest, validate)
                 return dest
             except _StartOver:
                 continue
-            except DownloadError:
-                raise
-            except Exception as exc:  # classified here
-                if not is_transient(exc):
-                    raise DownloadError(f"Could not download {url}: {describe(exc)}. Check the URL and your "
-                                        "connection; the partial file is kept and will be resumed.") from exc
-                error = exc
-            kept = tmp.stat().st_size if tmp.is_file() else 0
-            failures = 1 if kept > before else failures + 1
-            if failures >= policy.attempts:
-                raise DownloadError(f"Could not download {url}: {describe(error)}, still failing after "
-                                    f"{failures} attempts without progress. Run the download again later to "
-                                    f"resume from the {kept} bytes kept in {tmp}.") from error
-            wait = policy.delay(failures)
-            log.warning("%s: %s; resuming in %.1fs (%d/%d)", url, describe(error), wait, failures,
-                        policy.attempts)
-            sleep(wait)
+            except Exception as exc:  # classified by the retrier
+                if (tmp.stat().st_size if tmp.is_file() else 0) > before:
+                    retrier.progressed()
+                retrier.failed(exc)
     finally:
         if reporter is None:
             rep.close()
+
+
+def _accept(url: str, tmp: Path, dest: Path, validate: Validator | None) -> None:
+    """Rename the complete ``tmp`` onto ``dest`` if ``validate`` accepts it; else delete it (DownloadError)."""
+    if validate is not None:
+        try:
+            validate(tmp)
+        except (ValueError, UnicodeDecodeError, VidwidgetError) as exc:
+            tmp.unlink(missing_ok=True)
+            raise DownloadError(f"{url} did not send the expected file, so it was not kept: {exc}") from exc
+    os.replace(tmp, dest)
 
 
 def stream_extract(
@@ -152,16 +174,28 @@ def stream_extract(
 ) -> ExtractReport:
     """Read the ``tar.gz`` at ``url`` as a stream and extract the members ``select`` wants into ``dest``,
     closing the connection as soon as ``until()`` is true (so a few clips never cost a whole archive).
-    A dropped connection is resumed with Range where the stream stopped; a stream that stays broken raises
-    DownloadError and leaves no partial file."""
+    A dropped or too slow connection is resumed with Range where the stream stopped; a stream that stays broken
+    raises DownloadError and leaves no partial file. A stream of unknown size is capped
+    (``VIDWIDGET_MAX_DOWNLOAD_BYTES``; what is written is checked against free space member by member), and
+    members are bounded in size and in how much they inflate (see :func:`safe_extract_members`)."""
     policy = retry or DEFAULT_RETRY
-    reader = ResumingReader(url, policy, on_bytes=reporter.add_bytes if reporter else None, sleep=sleep)
+    dest = Path(dest)
+    opened: list[tarfile.TarFile] = []
+
+    def on_bytes(n: int) -> None:
+        if reporter is not None:
+            reporter.add_bytes(n)
+        if opened:  # checked as compressed bytes arrive, so even skipping one huge member is interrupted
+            check_expansion(opened[0].fileobj.tell(), reader.pos, url)
+
+    reader = ResumingReader(url, policy, on_bytes=on_bytes, sleep=sleep, max_bytes=_config.max_download_bytes())
     if reporter is not None:
         reporter.start(url.rsplit("/", 1)[-1], reader.total)
     try:
         with tarfile.open(fileobj=reader, mode="r|gz") as tar:
+            opened.append(tar)
             return safe_extract_members(tar, dest, select=select, until=until, on_extracted=on_extracted,
-                                        source=url)
+                                        source=url, compressed_bytes=lambda: reader.pos)
     except tarfile.TarError as exc:  # safe_extract_members wraps its own; this is the archive header
         raise DownloadError(f"{url} is not a readable tar.gz archive ({exc}).") from exc
     finally:

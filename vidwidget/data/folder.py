@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from vidwidget.clip import Clip
+from vidwidget.clip import Clip, escape_name
 from vidwidget.errors import VidwidgetError
 
 log = logging.getLogger("vidwidget.data")
@@ -32,7 +32,8 @@ class VideoFolder:
     """Videos under ``root`` (recursively, hidden files and folders skipped). ``labels`` is "subfolders" (the
     immediate parent folder's name; files directly in root are unlabeled), "none", or the path of a CSV with
     columns ``path,label`` (paths relative to the CSV's folder, or absolute). Clip ids are the paths relative
-    to root without extension, so they are unique."""
+    to root without extension, so they are unique; ids and labels are escaped (``vidwidget.clip.escape_name``),
+    so a file name that is not UTF-8 still gives valid text."""
 
     def __init__(self, root: str | Path, labels: str | Path = "subfolders") -> None:
         self.root = Path(root).expanduser()
@@ -59,7 +60,7 @@ class VideoFolder:
             rel = path.absolute().relative_to(self.root.absolute())
         except ValueError:  # a CSV row pointing outside the root: keep its absolute path as id
             rel = path.absolute()
-        return rel.with_suffix("").as_posix()
+        return escape_name(rel.with_suffix("").as_posix())
 
     def _scan(self, by_subfolder: bool) -> list[Clip]:
         found = []
@@ -67,11 +68,11 @@ class VideoFolder:
             rel = path.relative_to(self.root)
             if any(part.startswith(".") for part in rel.parts) or not path.is_file() or not is_video_file(path):
                 continue
-            label = rel.parent.name if by_subfolder and len(rel.parts) > 1 else None
+            label = escape_name(rel.parent.name) if by_subfolder and len(rel.parts) > 1 else None
             found.append(Clip(id=self._id(path), label=label, path=path))
         # x.mp4 and x.avi side by side: keep the extension in both ids so ids stay unique
         stems = Counter(c.id for c in found)
-        return [replace(c, id=c.path.relative_to(self.root).as_posix())
+        return [replace(c, id=escape_name(c.path.relative_to(self.root).as_posix()))
                 if stems[c.id] > 1 and c.path is not None else c for c in found]
 
     def _from_csv(self, csv_path: Path) -> list[Clip]:

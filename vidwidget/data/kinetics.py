@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from vidwidget import _config
+from vidwidget._http import RetryPolicy
 from vidwidget.clip import Clip
-from vidwidget.data._http import RetryPolicy
 from vidwidget.data.annotations import read_annotations
 from vidwidget.data.clip_ids import parse_clip_id
 from vidwidget.data.download import check_free_space, download_file, stream_extract
@@ -45,6 +45,17 @@ def annotations_path(version: str, split: str) -> str:
     if version == "600" and split in ("train", "val"):
         return f"600/annotations/{split}.txt"
     return f"{version}/annotations/{split}.csv"
+
+
+def read_path_list(path: Path) -> list[str]:
+    """The part URLs listed in a ``k*_path.txt`` file (blank and ``#`` lines skipped); ValueError when a line is
+    not a ``.tar.gz`` URL or path, e.g. for an HTML error page served instead of the list."""
+    lines = [ln.strip() for ln in Path(path).read_text(encoding="utf-8").splitlines()]
+    parts = [ln for ln in lines if ln and not ln.startswith("#")]
+    bad = [ln for ln in parts if not ln.endswith(".tar.gz") or any(ch.isspace() or ch in "<>\"'" for ch in ln)]
+    if bad or not parts:
+        raise ValueError(f"{path} is not a list of .tar.gz parts (first bad line: {(bad or [''])[0][:80]!r})")
+    return parts
 
 
 class _Selection:
@@ -133,14 +144,26 @@ class KineticsDataset:
         return f"{self.base_url}{self.version}/{self.split}/k{self.version}_{self.split}_path.txt"
 
     # --- annotations and parts --------------------------------------------------------------------------
+    def _cached_download(self, url: str, dest: Path, parse):
+        """``parse(path)`` of the file at ``url``, downloaded to ``dest`` once and checked by ``parse`` before it
+        is kept; a cached copy that no longer parses (an error page cached by an older version, a damaged
+        file) is replaced by a fresh download."""
+        local = download_file(url, dest, retry=self.retry, progress=False, check_space=False, validate=parse)
+        try:
+            return parse(local)
+        except (ValueError, UnicodeDecodeError, VidwidgetError) as exc:
+            log.warning("The cached %s is not valid (%s); downloading it again", local, exc)
+            local.unlink(missing_ok=True)
+        return parse(download_file(url, dest, retry=self.retry, progress=False, check_space=False, validate=parse))
+
     @property
     def annotations(self) -> pd.DataFrame:
-        """The split's annotations with a ``clip_id`` column (downloaded on first use, then read from disk)."""
+        """The split's annotations with a ``clip_id`` column (downloaded on first use, checked to be an annotation
+        table before it is cached, then read from disk)."""
         if self._annotations is None:
             url = self.annotations_url
-            local = download_file(url, self.root / "annotations" / url.rsplit("/", 1)[-1], retry=self.retry,
-                                  progress=False, check_space=False)
-            self._annotations = read_annotations(local)
+            self._annotations = self._cached_download(
+                url, self.root / "annotations" / url.rsplit("/", 1)[-1], read_annotations)
         return self._annotations
 
     @property
@@ -169,10 +192,8 @@ class KineticsDataset:
         """The URLs of the split's ``tar.gz`` parts, mapped onto the configured base URL."""
         if self._part_urls is None:
             url = self.path_list_url
-            local = download_file(url, self.root / url.rsplit("/", 1)[-1], retry=self.retry, progress=False,
-                                  check_space=False)
-            lines = [ln.strip() for ln in local.read_text(encoding="utf-8").splitlines()]
-            self._part_urls = [self.map_url(ln) for ln in lines if ln and not ln.startswith("#")]
+            lines = self._cached_download(url, self.root / url.rsplit("/", 1)[-1], read_path_list)
+            self._part_urls = [self.map_url(ln) for ln in lines]
         return list(self._part_urls)
 
     # --- local clips -------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._identity import file_identity
 from ..clip import Clip
 from ..errors import ModelError, VidwidgetError
 from ._resume import ResultsFile
@@ -70,9 +71,9 @@ class RayEngine:
 # ---- work items and rows -------------------------------------------------------------------------------------
 
 
-def _clip_dict(clip: Clip, error: str | None = None) -> dict:
+def _clip_dict(clip: Clip, error: str | None = None, source: str = "") -> dict:
     return {"id": clip.id, "label": clip.label, "path": str(clip.path) if clip.path is not None else None,
-            "start": clip.start, "end": clip.end, "error": error}
+            "start": clip.start, "end": clip.end, "error": error, "source": source}
 
 
 def _clip_of(d: dict) -> Clip:
@@ -80,12 +81,12 @@ def _clip_of(d: dict) -> Clip:
                 end=d["end"])
 
 
-def _decoded_row(items: list[tuple[Clip, np.ndarray | None, str | None]]) -> dict:
+def _decoded_row(items: list[tuple[Clip, np.ndarray | None, str | None, str]]) -> dict:
     """One dataset row per group: the clips (JSON, with their decode errors) and the good clips' uint8 frames
     as raw bytes with their shape (plain bytes move through Arrow as they are, whatever the shape)."""
-    good = [f for _, f, err in items if err is None]
+    good = [f for _, f, err, _ in items if err is None]
     frames = np.stack(good) if good else np.zeros((0,), np.uint8)
-    return {"clips": json.dumps([_clip_dict(c, err) for c, _, err in items]), "frames": frames.tobytes(),
+    return {"clips": json.dumps([_clip_dict(c, err, src) for c, _, err, src in items]), "frames": frames.tobytes(),
             "shape": json.dumps(frames.shape)}
 
 
@@ -93,11 +94,29 @@ def _frames_of(data, shape) -> np.ndarray:
     return np.frombuffer(data, np.uint8).reshape(json.loads(str(shape)))
 
 
-def _decode_group(clips: list[Clip], num_frames: int | None, mode: str, min_frames: int, cache) -> dict:
-    from .evaluate import _load_item, _seed_rule_frames
+def _decode_item(clip: Clip, n: int | None, mode: str, cache, keep_source: bool):
+    """``(clip, frames, None, source)``, or ``(clip, None, reason, source)`` when it cannot be decoded (a row, not
+    the end of the run). ``source`` is the file's identity, taken before decoding as locally (a file changed
+    meanwhile is redone on resume); streamed clips are temporary files and record none."""
+    from ..video import load_clip
+    from .evaluate import _reason
+
+    source = file_identity(clip.path) if keep_source else ""
+    try:
+        if clip.path is None:
+            raise FileNotFoundError(f"clip {clip.id} is not downloaded (no local file)")
+        return clip, load_clip(clip.path, n, mode=mode, cache=cache), None, source
+    except Exception as exc:
+        return clip, None, _reason(exc), source
+
+
+def _decode_group(clips: list[Clip], num_frames: int | None, mode: str, min_frames: int, cache,
+                  keep_source: bool = True) -> dict:
+    from .evaluate import _seed_rule_frames
 
     n, errors = (num_frames, {}) if num_frames is not None else _seed_rule_frames(clips, min_frames)
-    items = [(c, None, errors[c.id]) if c.id in errors else _load_item(c, n, mode, cache) for c in clips]
+    items = [(c, None, errors[c.id], file_identity(c.path) if keep_source else "") if c.id in errors
+             else _decode_item(c, n, mode, cache, keep_source) for c in clips]
     return _decoded_row(items)
 
 
@@ -150,7 +169,7 @@ def _stream_part(url: str, wanted: set[str], info: dict[str, tuple], limit: int 
                 label, start, end = info[cid]
                 group.append(Clip(id=cid, label=label, path=path, start=start, end=end))
             if group and (len(group) == batch_size or item is done):
-                row = _decode_group(group, *args)
+                row = _decode_group(group, *args, keep_source=False)
                 for clip in group:
                     clip.path.unlink(missing_ok=True)
                 yield row
@@ -255,7 +274,8 @@ class _Predictor:
             clips = json.loads(str(clips_json))
             good = iter(_frames_of(data, shape))
             items = [(_clip_of(d), next(good) if d["error"] is None else None, d["error"]) for d in clips]
-            rows += [json.dumps(r) for r in run_batch(self.model, items, self.top_k)]
+            sources = {d["id"]: d["source"] for d in clips}
+            rows += [json.dumps(r) for r in run_batch(self.model, items, self.top_k, sources)]
         part_errors = [str(e) for e in batch.get("part_error", ()) if str(e)]
         rows += [json.dumps({"part_error": e}) for e in part_errors]
         return {"row": np.array(rows, dtype=object)}
@@ -310,7 +330,8 @@ def _kinetics_source(source: KineticsParts, done: set[str]) -> tuple[list[str], 
 
 
 def evaluate_on_ray(clips, model, *, engine: RayEngine, num_frames: int | None, batch_size: int, top_k: int,
-                    mode: str, on_batch, cancel, progress: bool, output, cache) -> pd.DataFrame:
+                    mode: str, on_batch, cancel, progress: bool, output, cache, dataset: str | None = None
+                    ) -> pd.DataFrame:
     """:func:`~vidwidget.inference.evaluate` on Ray (see the module docstring); same arguments and result."""
     from .evaluate import as_clips
 
@@ -322,27 +343,37 @@ def evaluate_on_ray(clips, model, *, engine: RayEngine, num_frames: int | None, 
         raise ValueError(f"{plan.name} needs num_frames ≥ {plan.min_frames}, got {num_frames}")
     columns = result_columns(top_k)
     store, done_frames, done = None, [], set()
+    if not isinstance(clips, KineticsParts):
+        clips = as_clips(clips)
     if output is not None:
         settings = {"model": plan.name, "num_frames": num_frames, "top_k": top_k, "mode": mode}
-        store = ResultsFile(output, settings, columns)
-        previous = store.read()
-        if not previous.empty:
-            done_frames.append(previous)
-            done = set(previous["clip_id"].astype(str))
-    args = (num_frames, mode, plan.min_frames, cache)
-    started = time.perf_counter()
-    if not isinstance(clips, KineticsParts):
-        clips = [c for c in as_clips(clips) if c.id not in done]
-    new: list[dict] = []
-    part_errors: list[str] = []
-    cancelled = False
-    ordered: dict[str, int] = {}
-    if isinstance(clips, KineticsParts) or clips:
-        with _connected(engine.address) as ray:
-            ds, expected, ordered = _pipeline(ray, engine, clips, done, plan, batch_size, top_k, args)
-            if expected != 0:
-                new, part_errors, cancelled = _collect(ds, done, expected, plan.name, store, on_batch, cancel,
-                                                       progress, top_k)
+        if dataset is not None:
+            settings["dataset"] = dataset
+        store = ResultsFile(output, settings, columns)  # locked until the run ends (closed below)
+    try:
+        if store is not None:
+            previous = store.read()
+            if not previous.empty:
+                if not isinstance(clips, KineticsParts):  # as locally: a clip whose file changed is redone
+                    clips = store.pending(clips, previous)
+                    previous = previous[~previous["clip_id"].astype(str).isin({c.id for c in clips})]
+                done_frames.append(previous)
+                done = set(previous["clip_id"].astype(str))
+        args = (num_frames, mode, plan.min_frames, cache)
+        started = time.perf_counter()
+        new: list[dict] = []
+        part_errors: list[str] = []
+        cancelled = False
+        ordered: dict[str, int] = {}
+        if isinstance(clips, KineticsParts) or clips:
+            with _connected(engine.address) as ray:
+                ds, expected, ordered = _pipeline(ray, engine, clips, done, plan, batch_size, top_k, args)
+                if expected != 0:
+                    new, part_errors, cancelled = _collect(ds, done, expected, plan.name, store, on_batch, cancel,
+                                                           progress, top_k)
+    finally:
+        if store is not None:
+            store.close()
     frame = results_frame(new, top_k)
     if ordered:
         frame = frame.iloc[np.argsort([ordered.get(c, len(ordered)) for c in frame["clip_id"]], kind="stable")]

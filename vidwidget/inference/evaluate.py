@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._identity import file_identity
 from ..clip import Clip
 from ..models import VideoModel, load_model
 from ..models.base import top_k
@@ -47,20 +48,6 @@ def _reason(exc: BaseException) -> str:
     return text if isinstance(exc, ValueError | OSError) else f"{type(exc).__name__}: {text}"
 
 
-def _load(clip: Clip, n: int | None, mode: str, cache) -> np.ndarray:
-    if clip.path is None:
-        raise FileNotFoundError(f"clip {clip.id} is not downloaded (no local file)")
-    return load_clip(clip.path, n, mode=mode, cache=cache)
-
-
-def _load_item(clip: Clip, n: int | None, mode: str, cache) -> tuple[Clip, np.ndarray | None, str | None]:
-    """``(clip, frames, None)``, or ``(clip, None, reason)`` when it cannot be decoded (a row, not the end)."""
-    try:
-        return clip, _load(clip, n, mode, cache), None
-    except Exception as exc:
-        return clip, None, _reason(exc)
-
-
 class _Loader:
     """Submits clip decodes to a thread pool, at most ``depth`` ahead of the consumer."""
 
@@ -72,7 +59,10 @@ class _Loader:
         self.depth = depth
 
     def _task(self, clip: Clip, n: int | None):
-        return _load(clip, n, self.mode, self.cache)
+        if clip.path is None:
+            raise FileNotFoundError(f"clip {clip.id} is not downloaded (no local file)")
+        source = file_identity(clip.path)  # taken before decoding: a file changed meanwhile is redone on resume
+        return source, load_clip(clip.path, n, mode=self.mode, cache=self.cache)
 
     def fill(self) -> None:
         while len(self.pending) < self.depth and self.next_index < len(self.clips):
@@ -107,8 +97,11 @@ def _seed_rule_frames(batch: list[Clip], minimum: int) -> tuple[int, dict[str, s
     return (max(batch_frame_count(counts), minimum) if counts else minimum), errors
 
 
-def run_batch(model: VideoModel, items: list[tuple[Clip, np.ndarray | None, str | None]], k: int) -> list[dict]:
-    """Predict the decoded clips of one batch and return rows in input order (failed clips keep their error)."""
+def run_batch(model: VideoModel, items: list[tuple[Clip, np.ndarray | None, str | None]], k: int,
+              sources: dict[str, str] | None = None) -> list[dict]:
+    """Predict the decoded clips of one batch and return rows in input order (failed clips keep their error);
+    ``sources`` maps clip ids to the identity of the file each was read from (the ``source`` column)."""
+    sources = sources or {}
     good = [(i, frames) for i, (_, frames, err) in enumerate(items) if err is None]
     predictions: dict[int, object] = {}
     seconds = float("nan")
@@ -119,7 +112,8 @@ def run_batch(model: VideoModel, items: list[tuple[Clip, np.ndarray | None, str 
         for (i, _), pred in zip(good, top_k(probs, model.labels, k), strict=True):
             predictions[i] = pred
     return [
-        prediction_row(clip, predictions.get(i), k, error=err, seconds=seconds if err is None else float("nan"))
+        prediction_row(clip, predictions.get(i), k, error=err, seconds=seconds if err is None else float("nan"),
+                       source=sources.get(clip.id, ""))
         for i, (clip, _, err) in enumerate(items)
     ]
 
@@ -138,6 +132,7 @@ def evaluate(
     output: str | os.PathLike | None = None,
     cache: ClipCache | bool | None = None,
     workers: int | None = None,
+    dataset: str | None = None,
     engine: str | RayEngine = "local",
     address: str | None = None,
 ) -> pd.DataFrame:
@@ -145,8 +140,12 @@ def evaluate(
 
     ``num_frames=None`` uses, per batch, the fewest frames of its clips (the seed's rule, raised to the model's
     minimum). With ``output`` the rows are appended to that CSV after each batch and clips already there are
-    skipped, so a killed run resumes where it stopped. ``cancel`` stops between batches: the rows done so far
-    are returned with ``df.attrs["cancelled"] = True``.
+    skipped while their files are unchanged (a changed file is computed again, its new row replacing the old),
+    so a killed run resumes where it stopped; only one process may write an ``output`` at a time
+    (:class:`~vidwidget.errors.OutputConflictError` otherwise). ``dataset`` names where the clips come from (e.g.
+    a folder's absolute path): it is stored with the results, and an output holding another dataset's results is
+    refused before anything is written. ``cancel`` stops between batches: the rows done so far are returned
+    with ``df.attrs["cancelled"] = True``.
 
     ``engine="ray"`` (or a :class:`RayEngine`) runs the same evaluation on a Ray cluster at ``address`` (see
     :mod:`vidwidget.inference._ray_engine`; needs ``pip install 'vidwidget[ray]'``); ``clips`` may then also be
@@ -155,7 +154,7 @@ def evaluate(
     if engine != "local":
         return _evaluate_elsewhere(clips, model, engine, address, num_frames=num_frames, batch_size=batch_size,
                                    top_k=top_k, mode=mode, on_batch=on_batch, cancel=cancel, progress=progress,
-                                   output=output, cache=cache)
+                                   output=output, cache=cache, dataset=dataset)
     if isinstance(clips, KineticsParts):
         clips = clips.download(progress=progress)
     if batch_size < 1:
@@ -169,12 +168,18 @@ def evaluate(
     done: list[pd.DataFrame] = []
     if output is not None:
         settings = {"model": model.name, "num_frames": num_frames, "top_k": top_k, "mode": mode}
-        store = ResultsFile(output, settings, columns)
-        previous = store.read()
-        if not previous.empty:
-            done.append(previous)
-            seen = set(previous["clip_id"].astype(str))
-            clips = [c for c in clips if c.id not in seen]
+        if dataset is not None:
+            settings["dataset"] = dataset
+        store = ResultsFile(output, settings, columns)  # locked until the run ends (closed in `finally` below)
+        try:
+            previous = store.read()
+            if not previous.empty:
+                clips = store.pending(clips, previous)
+                redo = {c.id for c in clips}
+                done.append(previous[~previous["clip_id"].astype(str).isin(redo)])  # superseded rows left out
+        except BaseException:
+            store.close()
+            raise
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -199,20 +204,23 @@ def evaluate(
                 taken = loader.take(batch_size)
                 probe_errors = {}
             position += len(taken)
-            items = []
+            items, sources = [], {}
             for clip, fut in taken:
                 if clip.id in probe_errors:
                     fut.cancel()
                     items.append((clip, None, probe_errors[clip.id]))
+                    sources[clip.id] = file_identity(clip.path)
                     continue
                 try:
-                    items.append((clip, fut.result(), None))
+                    sources[clip.id], frames = fut.result()
+                    items.append((clip, frames, None))
                 except Exception as exc:  # a bad clip is a row with its reason, never the end of the run
                     items.append((clip, None, _reason(exc)))
+                    sources[clip.id] = file_identity(clip.path)
             if cancel is not None and cancel.is_set():
                 cancelled = True
                 break
-            frame = results_frame(run_batch(model, items, top_k), top_k)
+            frame = results_frame(run_batch(model, items, top_k, sources), top_k)
             if store is not None:
                 store.append(frame)
             done.append(frame)
@@ -224,6 +232,8 @@ def evaluate(
         loader.close()
         if bar is not None:
             bar.close()
+        if store is not None:
+            store.close()
     result = pd.concat(done, ignore_index=True) if done else pd.DataFrame(columns=columns)
     result = result.reindex(columns=columns)
     result.attrs["cancelled"] = cancelled

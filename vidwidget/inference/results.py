@@ -1,15 +1,20 @@
 """Result rows and tables: the seed's columns (``YouTube_Id, Ground_Truth, pred_1..k, score_1..k``) plus
-``clip_id``, ``error`` and ``seconds``; accuracy figures computed from them."""
+``clip_id``, ``error``, ``seconds``, ``path`` and ``source`` (the identity of the file the row was computed from,
+see ``vidwidget._identity``); reading a results CSV back; accuracy figures computed from them."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from ..clip import Clip
-from ..models.base import Prediction
+from ..clip import Clip, display_path
+
+if TYPE_CHECKING:
+    from ..models.base import Prediction
 
 
 def result_columns(k: int) -> list[str]:
@@ -18,20 +23,43 @@ def result_columns(k: int) -> list[str]:
         ["clip_id", "YouTube_Id", "Ground_Truth"]
         + [f"pred_{i}" for i in range(1, k + 1)]
         + [f"score_{i}" for i in range(1, k + 1)]
-        + ["error", "seconds", "path"]
+        + ["error", "seconds", "path", "source"]
     )
 
 
+def _is_numeric(column: str) -> bool:
+    return column == "seconds" or (column.startswith("score_") and column[6:].isdigit())
+
+
+def read_results(path: str | os.PathLike) -> pd.DataFrame:
+    """A results CSV as :func:`evaluate` wrote it: text columns kept as written (an id or label ``NA``, ``None``,
+    ``null`` or ``nan`` stays text; only an empty field is missing), scores and seconds as floats."""
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    for column in df.columns:
+        if _is_numeric(column):
+            df[column] = pd.to_numeric(df[column], errors="coerce")
+    return df
+
+
+def _text(value: str | None) -> str | None:
+    """``value`` as text any UTF-8 writer accepts (undecodable bytes of file names shown as ``\\xHH``)."""
+    if value is None:
+        return None
+    return value.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def prediction_row(clip: Clip, prediction: Prediction | None, k: int, *, error: str | None = None,
-                   seconds: float = float("nan")) -> dict:
-    """One results row for ``clip``: its top-``k`` prediction, or empty predictions and the ``error`` reason."""
+                   seconds: float = float("nan"), source: str | None = None) -> dict:
+    """One results row for ``clip``: its top-``k`` prediction, or empty predictions and the ``error`` reason;
+    ``source`` is the identity of the file it was computed from (``vidwidget._identity.file_identity``)."""
     row: dict = {
-        "clip_id": clip.id,
-        "YouTube_Id": clip.youtube_id,
-        "Ground_Truth": clip.label,
-        "error": error,
+        "clip_id": _text(clip.id),
+        "YouTube_Id": _text(clip.youtube_id),
+        "Ground_Truth": _text(clip.label),
+        "error": _text(error),
         "seconds": seconds,
-        "path": str(clip.path) if clip.path is not None else None,
+        "path": display_path(clip.path) if clip.path is not None else None,
+        "source": source,
     }
     for i in range(k):
         has = prediction is not None and i < len(prediction.labels)

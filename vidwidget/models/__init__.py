@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from ..errors import ModelError
-from ._weights import K400_SHA256
+from ._weights import weights_key
 from .backends import BACKENDS, configure_tf_threads, requested_backend, requested_threads
 from .base import Prediction, VideoModel, softmax, top_k
 from .hub import HANDLES, export_saved_model, load_hub_model
@@ -28,8 +28,8 @@ _ALIASES = {
 
 
 log = logging.getLogger(__name__)
-# Compiled-model cache key of the native K400 model: port version + weights file hash.
-K400_WEIGHTS_KEY = f"i3d-k400-port1-{K400_SHA256[:12]}"
+# Compiled-model cache key of the native K400 model: port version + hash of the verified converted arrays.
+K400_WEIGHTS_KEY = weights_key()
 
 
 def i3d_kinetics400_model(*, backend: str | None = None, threads: int | None = None) -> VideoModel:

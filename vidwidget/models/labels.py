@@ -14,7 +14,7 @@ from pathlib import Path
 from .._atomic import write_atomic
 from .._config import labels_url, subdir
 from .._http import fetch_bytes
-from ..errors import ModelUnavailableError
+from ..errors import DownloadError, ModelUnavailableError
 
 FILE_NAMES = {400: "label_map.txt", 600: "label_map_600.txt"}
 
@@ -58,7 +58,7 @@ def kinetics_labels(num_classes: int) -> tuple[str, ...]:
         try:
             labels = _check(parse_label_map(fetch_bytes(url).decode("utf-8")), num_classes, url)
             break
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
+        except (OSError, ValueError, UnicodeDecodeError, DownloadError) as exc:
             tried.append(f"{url}: {exc}")
     if labels is None:
         try:

@@ -13,10 +13,13 @@ from .preprocess import (
 )
 from .preview import browser_preview, is_browser_safe
 from .probe import VideoInfo, probe
+from .stream import Window, WindowStream
 
 __all__ = [
     "ClipCache",
     "VideoInfo",
+    "Window",
+    "WindowStream",
     "batch_frame_count",
     "browser_preview",
     "center_crop_square",

@@ -10,6 +10,7 @@ import av
 import av.container
 import av.video.stream
 
+from .. import _config
 from ..errors import VideoError
 
 
@@ -32,11 +33,16 @@ def open_video(path: str | Path) -> Iterator[tuple[av.container.InputContainer, 
     """Open ``path`` and yield ``(container, first video stream)``, closing the container afterwards.
 
     Raises :class:`VideoError` for a missing or empty file, a file FFmpeg cannot parse (random bytes, an mp4
-    cut before its index), and a file without a video stream.
+    cut before its index), a file without a video stream, and frames of more than ``_config.max_pixels()``
+    pixels. FFmpeg's own ``max_pixels`` limit is also set, for probing the container and for the stream's
+    decoder, so a small file claiming a huge picture (a size only decoding reveals, or a size change mid-stream)
+    is refused before anything that size is allocated; at twice the limit, as decoders count padded frames.
     """
     p = check_file(path)
+    limit = _config.max_pixels()
+    ffmpeg_limit = str(2 * limit)
     try:
-        container = av.open(str(p), mode="r")
+        container = av.open(str(p), mode="r", options={"max_pixels": ffmpeg_limit})
     except av.error.FFmpegError as e:
         reason = getattr(e, "strerror", None) or str(e)
         raise VideoError(
@@ -47,9 +53,24 @@ def open_video(path: str | Path) -> Iterator[tuple[av.container.InputContainer, 
         if not container.streams.video:
             kinds = ", ".join(s.type for s in container.streams) or "none"
             raise VideoError(f"{p} has no video stream (streams found: {kinds}); pass a file that contains video.")
-        yield container, container.streams.video[0]
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        if ctx.width * ctx.height > limit:
+            raise VideoError(f"{p} has {ctx.width}×{ctx.height} frames, more than the {limit:,} pixels vidwidget "
+                             "decodes (VIDWIDGET_MAX_PIXELS); scale the video down, or raise the limit.")
+        ctx.options = {**ctx.options, "max_pixels": ffmpeg_limit}
+        yield container, stream
     finally:
         container.close()
+
+
+def pixel_limit_hint(stream: av.video.stream.VideoStream) -> str:
+    """The words to add when no frame decoded from a stream whose header gave no picture size: FFmpeg's
+    ``max_pixels`` refusal looks like any other decoding error ("Invalid argument")."""
+    ctx = stream.codec_context
+    if ctx.width and ctx.height:
+        return ""
+    return f" or its frames exceed the {_config.max_pixels():,}-pixel limit (VIDWIDGET_MAX_PIXELS)"
 
 
 def ffmpeg_reason(e: BaseException) -> str:

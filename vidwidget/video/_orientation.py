@@ -44,6 +44,45 @@ class Orientation:
 
 IDENTITY = Orientation()
 
+Rect = tuple[int, int, int, int]
+"""``(top, left, height, width)`` of a rectangle of pixels."""
+
+# Where each op moves a rectangle of a (rows, cols) frame, in the op's output frame (the same moves as _OPS).
+_RECT_OPS = {
+    "clock": lambda r, rows, cols: (r[1], rows - r[0] - r[2], r[3], r[2]),
+    "cclock": lambda r, rows, cols: (cols - r[1] - r[3], r[0], r[3], r[2]),
+    "cclock_flip": lambda r, rows, cols: (r[1], r[0], r[3], r[2]),
+    "clock_flip": lambda r, rows, cols: (cols - r[1] - r[3], rows - r[0] - r[2], r[3], r[2]),
+    "hflip": lambda r, rows, cols: (r[0], cols - r[1] - r[3], r[2], r[3]),
+    "vflip": lambda r, rows, cols: (rows - r[0] - r[2], r[1], r[2], r[3]),
+}
+
+
+_INVERSE = {"clock": "cclock", "cclock": "clock"}  # the others undo themselves
+_SWAPS = {"clock", "cclock", "cclock_flip", "clock_flip"}
+
+
+def _move_rect(ops: tuple[str, ...], rect: Rect, rows: int, cols: int) -> Rect:
+    for op in ops:
+        rect = _RECT_OPS[op](rect, rows, cols)
+        if op in _SWAPS:
+            rows, cols = cols, rows
+    return rect
+
+
+def displayed_rect(orientation: Orientation, rect: Rect, rows: int, cols: int) -> Rect:
+    """Where the rectangle ``rect`` of a stored ``rows`` × ``cols`` frame lands in the displayed frame."""
+    return _move_rect(orientation.ops, rect, rows, cols)
+
+
+def stored_rect(orientation: Orientation, rect: Rect, rows: int, cols: int) -> Rect:
+    """The rectangle of a stored ``rows`` × ``cols`` frame that is shown as ``rect`` of the displayed frame, so
+    a crop can happen before the frame is turned upright (the ops only move whole rows and columns)."""
+    if orientation.swaps_axes:
+        rows, cols = cols, rows
+    inverse = tuple(_INVERSE.get(op, op) for op in reversed(orientation.ops))
+    return _move_rect(inverse, rect, rows, cols)
+
 
 def orientation_from_matrix(matrix: np.ndarray) -> Orientation:
     """The orientation FFmpeg applies for a 3×3 display matrix (9 int32, 16.16 fixed point), angles snapped
@@ -74,6 +113,11 @@ def orientation_from_tag(degrees: int) -> Orientation:
 
 def frame_display_matrix(frame: object) -> np.ndarray | None:
     """The display matrix attached to a decoded PyAV frame, or None."""
+    if hasattr(frame, "reformat"):
+        # PyAV 18 never frees a frame once its side_data has been looked at (measured: one decoded picture per
+        # call, 13 MB at 4K), so the side data is read from a 2x2 copy that carries the same side data: at
+        # most that copy stays behind.
+        frame = frame.reformat(width=2, height=2, format="gray", interpolation="POINT")
     side_data = getattr(frame, "side_data", None)
     if side_data is None:
         return None

@@ -6,18 +6,24 @@ import contextlib
 import hashlib
 import json
 import os
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from .. import _config
 from .._atomic import atomic_write
+from .._cachefile import open_regular, remove_entry
 from ..errors import VideoError
 from .decode import check_read_args, read_frames
 from .preprocess import Mode
 
-CACHE_VERSION = 1
-"""Bump when the decoded/preprocessed output changes, so stale entries are never read."""
+CACHE_VERSION = 2
+"""Bump when the decoded/preprocessed output changes, so stale entries are never read (2: FFmpeg's scaler)."""
+
+_TRAILER = struct.Struct("<4sI")
+_MAGIC = b"VWc1"  # after the array: this magic and the crc32 of the array's bytes
 
 
 def _digest(obj: object, n: int = 16) -> str:
@@ -35,9 +41,11 @@ def _identity(path: Path) -> tuple[str, int, int]:
 
 class ClipCache:
     """Preprocessed clips as ``<root>/<path-hash>_<identity-hash>_<options-hash>.npy`` (plain uint8 arrays, no
-    pickles). Entries are written atomically (temp file in the same folder, then ``os.replace``), so readers
-    never see a partial file; an entry that fails the cheap header/length check is deleted and rebuilt.
-    Writing a file's entry removes entries of older versions of that file (other size or mtime)."""
+    pickles, followed by an 8-byte trailer holding the crc32 of the pixels; ``np.load`` still reads them).
+    Entries are written atomically (temp file in the same folder, then ``os.replace``), so readers never see a
+    partial file; an entry that fails the header/length/crc32 check is deleted and rebuilt, and anything that is
+    not a regular file at an entry's path (a directory, a fifo, a symlink) is removed without being opened
+    blocking. Writing a file's entry removes entries of older versions of that file (other size or mtime)."""
 
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root) if root is not None else _config.subdir("clips")
@@ -57,11 +65,10 @@ class ClipCache:
 
     def get(self, path: str | Path, num_frames: int | None, mode: Mode, size: int) -> np.ndarray | None:
         """The cached clip, or None on a miss. A damaged entry (truncated, wrong shape or dtype, not an
-        ``.npy``) is deleted and reported as a miss."""
+        ``.npy``, pixels that fail the crc32, not a regular file) is deleted and reported as a miss."""
         entry = self.entry_path(path, num_frames, mode, size)
-        try:
-            f = open(entry, "rb")  # noqa: SIM115 - closed below, and on every path
-        except FileNotFoundError:
+        f = open_regular(entry)
+        if f is None:
             return None
         with f:
             array = _read_checked(f, num_frames, size)
@@ -76,8 +83,12 @@ class ClipCache:
         if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[1:] != (size, size, 3):
             raise ValueError(f"expected uint8 [N, {size}, {size}, 3] frames, got {frames.dtype} {frames.shape}")
         entry = self.entry_path(path, num_frames, mode, size)
+        if entry.is_dir() or entry.is_symlink():  # os.replace cannot replace a directory
+            remove_entry(entry)
+        frames = np.ascontiguousarray(frames)
         with atomic_write(entry, suffix=".tmp") as f:
-            np.save(f, np.ascontiguousarray(frames), allow_pickle=False)
+            np.save(f, frames, allow_pickle=False)
+            f.write(_TRAILER.pack(_MAGIC, zlib.crc32(frames.data)))
         self._drop_stale(entry)
         return entry
 
@@ -85,8 +96,7 @@ class ClipCache:
         path_key, ident_key, _ = entry.stem.split("_")
         for old in self.root.glob(f"{path_key}_*.npy"):
             if old.stem.split("_")[1] != ident_key:
-                with contextlib.suppress(FileNotFoundError):
-                    old.unlink()
+                remove_entry(old)
 
     def clear(self) -> int:
         """Delete every entry (and leftover temp file); returns how many files were removed."""
@@ -99,8 +109,9 @@ class ClipCache:
 
 
 def _read_checked(f, num_frames: int | None, size: int) -> np.ndarray | None:
-    """The array in an open ``.npy`` file if its header says uint8 ``[N, size, size, 3]`` (``N == num_frames``
-    when given) and the file length matches the header; else None."""
+    """The array in an open entry if its header says uint8 ``[N, size, size, 3]`` (``N == num_frames`` when
+    given), the file length matches the header plus the trailer, and the pixels match the trailer's crc32;
+    else None."""
     try:
         version = np.lib.format.read_magic(f)
         if version == (1, 0):
@@ -113,16 +124,18 @@ def _read_checked(f, num_frames: int | None, size: int) -> np.ndarray | None:
             return None
         if num_frames is not None and shape[0] != num_frames:
             return None
-        offset = f.tell()
-        expected = offset + int(np.prod(shape))
-        if os.fstat(f.fileno()).st_size != expected:
+        nbytes = int(np.prod(shape))
+        if os.fstat(f.fileno()).st_size != f.tell() + nbytes + _TRAILER.size:
             return None
-        data = f.read()
-    except (ValueError, OSError, EOFError):
+        array = np.empty(shape, np.uint8)
+        if f.readinto(memoryview(array).cast("B")) != nbytes:
+            return None
+        magic, crc = _TRAILER.unpack(f.read(_TRAILER.size))
+    except (ValueError, OSError, EOFError, struct.error):
         return None
-    if len(data) != expected - offset:
+    if magic != _MAGIC or zlib.crc32(array.data) != crc:
         return None
-    return np.frombuffer(data, dtype=np.uint8).reshape(shape).copy()
+    return array
 
 
 def _resolve_cache(cache: ClipCache | bool | None) -> ClipCache | None:

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from .. import _config
+from .._cachefile import is_regular, remove_entry
 from ..errors import VideoError
 from ._container import ffmpeg_reason, open_video
 from ._orientation import Orientation, detect_orientation
@@ -100,8 +101,9 @@ def browser_preview(path: str | Path, *, max_width: int = 320, cache_dir: str | 
     root = Path(cache_dir) if cache_dir is not None else _config.subdir("previews")
     root.mkdir(parents=True, exist_ok=True)
     out = _preview_path(p, max_width, root)
-    if out.exists() and out.stat().st_size > 0:
+    if is_regular(out, nonempty=True):
         return out
+    remove_entry(out)  # an empty file, or a directory/fifo/symlink squatting the name: never trusted
     encoder = h264_encoder()
     fd, tmp = tempfile.mkstemp(dir=root, prefix=".tmp-", suffix=".mp4")
     os.close(fd)

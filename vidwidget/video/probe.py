@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
+import av.container
+import av.video.stream
 
 from ..errors import VideoError
-from ._container import ffmpeg_reason, open_video
+from ._container import ffmpeg_reason, open_video, pixel_limit_hint
 from ._orientation import detect_orientation
 
 
@@ -42,6 +44,68 @@ class VideoInfo:
         object.__setattr__(self, "display_height", self.width if swapped else self.height)
 
 
+@dataclass(frozen=True)
+class PacketIndex:
+    """The video packets of a file in decode order, as demuxed once: presentation and decode timestamps (None
+    where the container has none) and key-frame flags. ``demux_error`` is what stopped demuxing early (a cut or
+    corrupt file), else None. :mod:`vidwidget.video.decode` plans seeks from it."""
+
+    pts: tuple[int | None, ...]
+    dts: tuple[int | None, ...]
+    keyframe: tuple[bool, ...]
+    demux_error: Exception | None = None
+
+    @property
+    def count(self) -> int:
+        """How many packets (= frames, for the codecs used here) the file holds."""
+        return len(self.pts)
+
+
+def scan(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, *, decode_first: bool = True
+) -> tuple[PacketIndex, av.VideoFrame | None]:
+    """Demux every packet of ``stream`` once (no decoding) into a :class:`PacketIndex`; with ``decode_first``
+    also decode the first frame on the way (probe's check that the stream decodes, and its display matrix).
+    Empty and discarded packets are not counted: the decoder never turns them into frames."""
+    pts: list[int | None] = []
+    dts: list[int | None] = []
+    keyframe: list[bool] = []
+    first = None
+    demux_error: Exception | None = None
+    try:
+        for packet in container.demux(stream):
+            if packet.size == 0 or packet.is_discard:
+                continue
+            pts.append(packet.pts)
+            dts.append(packet.dts)
+            keyframe.append(bool(packet.is_keyframe))
+            if decode_first and first is None:
+                try:
+                    frames = stream.decode(packet)
+                except av.error.FFmpegError:
+                    frames = []  # a damaged packet; a later one may still decode
+                if frames:
+                    first = frames[0]
+    except av.error.FFmpegError as e:  # cut or corrupt mid-file: what was demuxed so far stands
+        demux_error = e
+    if decode_first and first is None and pts:
+        try:
+            frames = stream.decode(None)  # flush: decoders with delay return their first frame here
+        except av.error.FFmpegError:
+            frames = []
+        first = frames[0] if frames else None
+    return PacketIndex(tuple(pts), tuple(dts), tuple(keyframe), demux_error), first
+
+
+def no_frames_error(path: Path, index: PacketIndex) -> VideoError:
+    """The error for a video stream without a single packet."""
+    extra = f" (FFmpeg stopped with '{ffmpeg_reason(index.demux_error)}')" if index.demux_error else ""
+    return VideoError(
+        f"{path} has a video stream but no frames{extra}; the file is empty of video or truncated. "
+        "Re-download or re-encode it."
+    )
+
+
 def probe(path: str | Path) -> VideoInfo:
     """Probe ``path``: count its frames, read rate, size, codec and orientation.
 
@@ -58,39 +122,15 @@ def probe(path: str | Path) -> VideoInfo:
     """
     with open_video(path) as (container, stream):
         p = Path(path)
-        count = 0
-        first = None
-        demux_error: Exception | None = None
-        try:
-            for packet in container.demux(stream):
-                if packet.size == 0 or packet.is_discard:
-                    continue
-                count += 1
-                if first is None:
-                    try:
-                        frames = stream.decode(packet)
-                    except av.error.FFmpegError:
-                        frames = []  # a damaged packet; a later one may still decode
-                    if frames:
-                        first = frames[0]
-        except av.error.FFmpegError as e:  # cut or corrupt mid-file: what was demuxed so far stands
-            demux_error = e
-        if first is None and count:
-            try:
-                frames = stream.decode(None)  # flush: decoders with delay return their first frame here
-            except av.error.FFmpegError:
-                frames = []
-            first = frames[0] if frames else None
+        index, first = scan(container, stream)
+        count = index.count
         if count == 0:
-            extra = f" (FFmpeg stopped with '{ffmpeg_reason(demux_error)}')" if demux_error else ""
-            raise VideoError(
-                f"{p} has a video stream but no frames{extra}; the file is empty of video or truncated. "
-                "Re-download or re-encode it."
-            )
+            raise no_frames_error(p, index)
         if first is None:
+            limit = pixel_limit_hint(stream)
             raise VideoError(
                 f"No frame of {p} could be decoded ({count} packets of {stream.codec_context.name} data "
-                "found); the file is corrupt or truncated. Re-download or re-encode it."
+                f"found); the file is corrupt or truncated{limit}. Re-download or re-encode it."
             )
         orientation = detect_orientation(first, stream.metadata)
         sar = stream.sample_aspect_ratio

@@ -17,7 +17,8 @@ import traitlets
 from vidwidget.clip import Clip
 from vidwidget.widgets._jobs import Job, JobRunner
 from vidwidget.widgets._static import asset
-from vidwidget.widgets._text import describe_error
+from vidwidget.widgets._sync import BrowserWritable, safe_handler
+from vidwidget.widgets._text import describe_error, kinetics_unreachable, plural
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +52,16 @@ def list_clips(dataset: Any) -> list[Clip]:
     return clips
 
 
-class DatasetBrowser(anywidget.AnyWidget):
+class DatasetBrowser(BrowserWritable, anywidget.AnyWidget):
     """The clips of a dataset as a table: class search, downloaded filter, sorting, counts, seeded sampling
     into ``selected_ids`` and, for downloadable datasets, "download more" with progress. A dataset object is
-    listed in the background (see :meth:`wait`); a list of clips at once."""
+    listed in the background (see :meth:`wait`); a list of clips at once. Each clip's number is its position in
+    the dataset (from 1), the same the explorer's grid shows."""
 
     _esm = asset("browser.js")
     _css = asset("vidwidget.css")
+    _browser_writable = frozenset({"query", "downloaded_filter", "sort_by", "sort_desc", "page", "sample_n",
+                                   "per_class", "seed", "download_n"})
 
     rows = traitlets.List(traitlets.Dict(), help="the current page: [{id, label, downloaded, selected}]").tag(
         sync=True
@@ -86,6 +90,17 @@ class DatasetBrowser(anywidget.AnyWidget):
     busy = traitlets.Unicode("", help="what the browser is doing ('' when idle)").tag(sync=True)
     status = traitlets.Unicode("").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
+    embedded = traitlets.Bool(False, help="inside a VideoExplorer, whose status area shows status and errors").tag(
+        sync=True
+    )
+
+    @traitlets.validate("sample_n", "download_n")
+    def _valid_count(self, proposal: Any) -> int:
+        return int(min(max(0, int(proposal["value"])), 10_000))
+
+    @traitlets.validate("page_size")
+    def _valid_page_size(self, proposal: Any) -> int:
+        return int(min(max(1, int(proposal["value"])), 200))
 
     def __init__(self, dataset: Any = None, *, sample_n: int = 4, seed: int = 0, runner: JobRunner | None = None,
                  **kwargs: Any) -> None:
@@ -95,7 +110,7 @@ class DatasetBrowser(anywidget.AnyWidget):
         self._index: dict[str, int] = {}
         self._runner = runner or JobRunner("vidwidget-browser")
         self._on_loaded: list[Callable[[], Any]] = []
-        self.on_msg(self._on_custom_msg)
+        self.on_msg(safe_handler(self.handle_request))
         self.observe(self._refresh_rows, ["query", "downloaded_filter", "sort_by", "sort_desc", "page", "page_size"])
         if isinstance(dataset, Sequence) and not isinstance(dataset, str | bytes):
             self.set_dataset(dataset, sample=True)
@@ -117,6 +132,11 @@ class DatasetBrowser(anywidget.AnyWidget):
     def selection(self) -> list[Clip]:
         """The selected clips, in selection order."""
         return [self._clips[self._index[i]] for i in self.selected_ids if i in self._index]
+
+    def number(self, clip_id: str) -> int | None:
+        """The clip's number: its position in the dataset, from 1 (None for an unknown id)."""
+        i = self._index.get(clip_id)
+        return None if i is None else i + 1
 
     def set_dataset(self, dataset: Any, *, sample: bool = True) -> None:
         """Show ``dataset`` (an object with ``.clips()`` or a list of clips) and, if ``sample``, select a seeded
@@ -141,9 +161,12 @@ class DatasetBrowser(anywidget.AnyWidget):
         """Call ``callback()`` whenever a background load or download has replaced the clips."""
         self._on_loaded.append(callback)
 
-    def load(self, factory: Callable[[], Any], *, what: str = "dataset") -> Job:
+    def load(self, factory: Callable[[], Any], *, what: str = "dataset",
+             describe: Callable[[BaseException], str] | None = None) -> Job:
         """Build the dataset with ``factory()`` in the background (it may read or download annotations), then
-        show it and select a sample; failures appear in ``error``."""
+        show it and select a sample; failures appear in ``error`` (in the words of ``describe(exc)`` when
+        given)."""
+        describe = describe or (lambda e: describe_error(e, f"Could not load the {what}"))
 
         def work(job: Job) -> None:
             dataset = factory()
@@ -152,7 +175,7 @@ class DatasetBrowser(anywidget.AnyWidget):
 
         self.busy = f"loading {what}…"
         self.error = ""
-        return self._runner.submit("load", work, on_error=lambda e: self._failed(e, f"Could not load the {what}"),
+        return self._runner.submit("load", work, on_error=lambda e: setattr(self, "error", describe(e)),
                                    on_finish=self._finished)
 
     def _loaded(self, dataset: Any, clips: list[Clip]) -> None:
@@ -160,12 +183,18 @@ class DatasetBrowser(anywidget.AnyWidget):
         self.can_download = callable(getattr(self._dataset, "download", None))
         self.set_clips(clips, keep_selection=False)
         self.sample()
-        self.status = f"{self.num_clips} clips, {self.num_downloaded} downloaded, {self.num_classes} classes"
+        self.status = self._counts_text()
         for callback in self._on_loaded:
             callback()
 
+    def _counts_text(self) -> str:
+        parts = [plural(self.num_clips, "clip"), f"{self.num_downloaded} downloaded"]
+        if self.num_classes:
+            parts.append(plural(self.num_classes, "class", "classes"))
+        return ", ".join(parts)
+
     def _failed(self, exc: BaseException, doing: str) -> None:
-        self.error = describe_error(exc, doing)
+        self.error = kinetics_unreachable(exc) or describe_error(exc, doing)
 
     def _finished(self, job: Job) -> None:
         if self._runner.current is job:
@@ -247,9 +276,29 @@ class DatasetBrowser(anywidget.AnyWidget):
         self._set_selection([c.id for c in chosen])
         missing = self.num_matching - len(pool)
         what = f"{n} per class" if per_class else f"{n} at random"
-        self.status = (f"sampled {len(chosen)} clips ({what}, seed {seed}) from {len(pool)} downloaded matching "
-                       f"clips" + (f"; {missing} matching clips are not downloaded" if missing else ""))
+        self.status = (f"sampled {plural(len(chosen), 'clip')} ({what}, seed {seed}) from {len(pool)} downloaded "
+                       f"matching" + (f"; {plural(missing, 'matching clip')} not downloaded" if missing else ""))
         return chosen
+
+    def fetch(self, n: int, on_progress: Callable[[Any], Any] | None = None) -> list[Clip]:
+        """Download ``n`` clips of the dataset now, in the calling thread (the explorer's worker), and return
+        them; the table is not touched — call :meth:`refresh` (on the widget's side) to show them. Raise
+        :class:`DownloadCancelled` from ``on_progress`` to stop."""
+        if not self.can_download:
+            raise TypeError("this dataset cannot download clips (it is a local folder or a list)")
+        if n <= 0:
+            raise ValueError(f"number of clips to download must be ≥ 1, got {n}")
+        chosen = self._dataset.download(n=n, progress=False, on_progress=on_progress)
+        return [c for c in chosen if _downloaded(c)]
+
+    def refresh(self, select: Iterable[str] | None = None) -> None:
+        """Re-list the dataset's clips (after a download) and, with ``select``, select exactly those ids."""
+        if self._dataset is None:
+            return
+        self.set_clips(list_clips(self._dataset))
+        if select is not None:
+            self.select(select)
+        self.status = self._counts_text()
 
     def download(self, n: int | None = None) -> Job:
         """Download ``n`` more clips (``download_n`` by default) of the matching classes — or, with
@@ -297,7 +346,8 @@ class DatasetBrowser(anywidget.AnyWidget):
 
     def _downloaded_done(self, clips: list[Clip], before: int) -> None:
         self.set_clips(clips)
-        self.status = f"downloaded {self.num_downloaded - before} clips; {self.num_downloaded} available"
+        self.status = (f"downloaded {plural(self.num_downloaded - before, 'clip')}; "
+                       f"{self.num_downloaded} available")
         for callback in self._on_loaded:
             callback()
 
@@ -312,9 +362,6 @@ class DatasetBrowser(anywidget.AnyWidget):
             self.status = "cancelled"
 
     # -- messages from the browser ---------------------------------------------------------------------------
-    def _on_custom_msg(self, _widget: Any, content: Any, _buffers: Sequence[Any]) -> None:
-        self.handle_request(content)
-
     def handle_request(self, content: Any) -> None:
         """Act on a browser message: ``toggle`` (a clip id), ``sample``, ``download``, ``cancel``."""
         kind = content.get("type") if isinstance(content, dict) else None
