@@ -100,7 +100,7 @@ def test_ray_streams_kinetics_parts_on_the_workers(address, k400, tmp_path, monk
         assert dataset.local_files() == []  # the driver downloaded no clip: the workers streamed the part
         assert server.bytes_sent[built.url_path("part_0.tar.gz")] > 0
         local = evaluate(KineticsParts(dataset, 6).download(), k400, num_frames=FRAMES, batch_size=2)
-    assert len(remote) == 6 and remote["error"].isna().all()
+    assert len(remote) == 6 and remote["error"].isna().all() and remote["path"].isna().all()  # nothing kept
     assert (remote["Ground_Truth"] == remote["clip_id"].map({c.clip_id: c.label for c in built.all_clips})).all()
     assert_same_results(local, remote)
 
@@ -181,8 +181,8 @@ def test_local_stays_default_and_ray_free():
     import subprocess
     import sys
 
-    code = ("import sys, vidwidget.inference.evaluate as e; import inspect; "
-            "assert inspect.signature(e.evaluate).parameters['engine'].default == 'local'; "
+    code = ("import sys, inspect; from vidwidget.inference import evaluate; "
+            "assert inspect.signature(evaluate).parameters['engine'].default == 'local'; "
             "print('ray imported:', 'ray' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                          env={**os.environ})

@@ -170,6 +170,8 @@ def _stream_part(url: str, wanted: set[str], info: dict[str, tuple], limit: int 
                 group.append(Clip(id=cid, label=label, path=path, start=start, end=end))
             if group and (len(group) == batch_size or item is done):
                 row = _decode_group(group, *args, keep_source=False)
+                # the clip file was temporary (deleted below): its row names no path, as nothing is kept
+                row["clips"] = json.dumps([{**d, "path": None} for d in json.loads(row["clips"])])
                 for clip in group:
                     clip.path.unlink(missing_ok=True)
                 yield row
