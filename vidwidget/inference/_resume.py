@@ -3,8 +3,10 @@
 One writer at a time: an OS lock (``results.csv.lock``) is held while a :class:`ResultsFile` is open, and a
 second writer is refused before it writes anything. Rows record the identity of the file they were computed
 from (``source``: size, mtime, content hash), so a resumed run skips a clip only while its file is unchanged; a
-changed file is computed again and its new row supersedes the old one. A killed run may leave a torn row of
-any shape at the end (half a line, an open quote, a wrong number of fields): it is dropped on reopening.
+changed file is computed again and its new row replaces the old one when the file is closed (until then both
+are on disk and readers take the latest), so whoever reads the CSV directly never sees a superseded row. A
+killed run may leave a torn row of any shape at the end (half a line, an open quote, a wrong number of
+fields): it is dropped on reopening.
 """
 
 from __future__ import annotations
@@ -155,10 +157,33 @@ class ResultsFile:
             os.fsync(fh.fileno())
 
     def close(self) -> None:
-        """Release the lock (the file stays)."""
-        if self._lock is not None:
+        """Replace superseded rows by their latest version (an atomic rewrite, only when there are any), then
+        release the lock (the file stays)."""
+        if self._lock is None:
+            return
+        try:
+            self._compact()
+        except OSError as exc:  # the rows are all still there; the next open compacts again
+            log.warning("%s: could not drop superseded rows (%s)", self.path, exc)
+        finally:
             self._lock.release()
             self._lock = None
+
+    def _compact(self) -> None:
+        """Keep only the last row of each clip, byte for byte, in the order those rows were written."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return
+        text = self.path.read_bytes().decode("utf-8", "surrogateescape")
+        records = _records(text)
+        _, raw_header = next(records, (None, ""))
+        id_column = self.columns.index("clip_id")
+        rows = [(fields[id_column], raw) for fields, raw in records if fields is not None]
+        last = {clip_id: i for i, (clip_id, _) in enumerate(rows)}
+        if len(last) == len(rows):
+            return
+        kept = [raw for i, (clip_id, raw) in enumerate(rows) if last[clip_id] == i]
+        log.info("%s: replaced %d superseded row(s) by their recomputed versions", self.path, len(rows) - len(kept))
+        write_atomic(self.path, (raw_header + "".join(kept)).encode("utf-8", "surrogateescape"))
 
     def __enter__(self) -> ResultsFile:
         return self
