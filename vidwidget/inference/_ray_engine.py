@@ -29,7 +29,7 @@ import pandas as pd
 from .._identity import file_identity
 from ..clip import Clip
 from ..errors import ModelError, VidwidgetError
-from ._resume import ResultsFile
+from ._resume import ResultsFile, run_settings
 from .results import result_columns, results_frame
 from .sources import KineticsParts
 
@@ -211,6 +211,8 @@ class _ModelPlan:
     labels: tuple[str, ...]
     min_frames: int
     ir: tuple[bytes, bytes] | None = None
+    precision: str = "fp32"
+    variant: str | None = None
 
 
 def _no_reference(_x):
@@ -348,9 +350,7 @@ def evaluate_on_ray(clips, model, *, engine: RayEngine, num_frames: int | None, 
     if not isinstance(clips, KineticsParts):
         clips = as_clips(clips)
     if output is not None:
-        settings = {"model": plan.name, "num_frames": num_frames, "top_k": top_k, "mode": mode}
-        if dataset is not None:
-            settings["dataset"] = dataset
+        settings = run_settings(plan, num_frames=num_frames, top_k=top_k, mode=mode, dataset=dataset)
         store = ResultsFile(output, settings, columns)  # locked until the run ends (closed below)
     try:
         if store is not None:

@@ -56,6 +56,19 @@ def _records(text: str) -> Iterator[tuple[list[str] | None, str]]:
             yield None, "".join(taken)  # skip what the broken record consumed and parse on after it
 
 
+def run_settings(model, *, num_frames: int | None, top_k: int, mode: str, dataset: str | None) -> dict:
+    """What a results file's rows depend on, recorded beside it and compared on resume: the model (its name and
+    numeric precision — int8 rows must never be mixed with fp32 ones), frame count, top-k, crop/pad and input."""
+    settings = {"model": model.name, "num_frames": num_frames, "top_k": top_k, "mode": mode}
+    precision = getattr(model, "precision", "fp32")
+    if precision != "fp32":  # fp32 files written before precisions existed keep resuming
+        settings["precision"] = precision
+        settings["variant"] = getattr(model, "variant", None)
+    if dataset is not None:
+        settings["dataset"] = dataset
+    return settings
+
+
 class ResultsFile:
     """Append-only CSV of result rows at ``path`` with its settings in ``path + '.json'``, locked against other
     writers from construction until :meth:`close` (also a context manager).

@@ -26,7 +26,7 @@ from ..models import VideoModel, load_model
 from ..models.base import top_k
 from ..video import ClipCache, batch_frame_count, load_clip, probe
 from ._ray_engine import RayEngine
-from ._resume import ResultsFile
+from ._resume import ResultsFile, run_settings
 from .results import prediction_row, result_columns, results_frame
 from .sources import KineticsParts
 
@@ -167,9 +167,7 @@ def evaluate(
     store = None
     done: list[pd.DataFrame] = []
     if output is not None:
-        settings = {"model": model.name, "num_frames": num_frames, "top_k": top_k, "mode": mode}
-        if dataset is not None:
-            settings["dataset"] = dataset
+        settings = run_settings(model, num_frames=num_frames, top_k=top_k, mode=mode, dataset=dataset)
         store = ResultsFile(output, settings, columns)  # locked until the run ends (closed in `finally` below)
         try:
             previous = store.read()
