@@ -65,7 +65,7 @@ class Int8Settings:
 DEFAULT_SETTINGS = Int8Settings()
 
 
-_NO_NNCF = "int8 inference needs NNCF, which is not installed: pip install nncf"
+_NO_NNCF = "int8 inference needs NNCF, which is not installed: pip install 'vidwidget[int8]' (or pip install nncf)"
 
 
 def import_nncf():
