@@ -121,3 +121,34 @@ def int8_model_for(inputs: list[np.ndarray], threads: int | None = None):
     model = load_model("kinetics-400", backend="openvino", precision="int8", calibration=inputs,
                        calibration_clips=len(inputs), threads=threads)
     return model, time.perf_counter() - start
+
+
+INT8_TARGETS = {"int8_speedup": 3.0, "int8_top1_agreement": 0.97}
+
+
+def int8_keys(fp32, int8, batches: list[np.ndarray], held_out: list[np.ndarray], rounds: int) -> dict:
+    """The int8 keys of benchmarks/pipeline.py, measured now: model-alone seconds per clip of both precisions in
+    interleaved rounds on the same batches (best of each), and agreement with fp32 on the held-out inputs."""
+    fp32_s, int8_s = [], []
+    for r in range(rounds):
+        fp32_s.append(seconds_per_clip(fp32, batches))
+        int8_s.append(seconds_per_clip(int8, batches))
+        print(f"int8 round {r + 1}/{rounds}: model alone fp32 {fp32_s[-1]:.3f} s/clip, int8 {int8_s[-1]:.3f} s/clip",
+              flush=True)
+    agree = agreement(logits_of(fp32, held_out), logits_of(int8, held_out))
+    print("int8 vs fp32 on {inputs} held-out inputs: top-1 agreement {top1_agreement:.3f}, top-5 overlap "
+          "{top5_overlap:.3f}, largest probability change {max_prob_shift:.3f}, mean change of the top-1 "
+          "probability {mean_top1_prob_shift:.4f}, max |Δlogit| {max_abs_logit_diff:.2f}".format(**agree))
+    keys = {
+        "int8_speedup": round(min(fp32_s) / min(int8_s), 3),
+        "int8_top1_agreement": round(agree["top1_agreement"], 4),
+        "int8_top5_overlap": round(agree["top5_overlap"], 4),
+        "int8_max_prob_shift": round(agree["max_prob_shift"], 4),
+        "int8_mean_top1_prob_shift": round(agree["mean_top1_prob_shift"], 4),
+        "int8_max_abs_logit_diff": round(agree["max_abs_logit_diff"], 3),
+        "int8_held_out_inputs": agree["inputs"],
+        "fp32_model_s_per_clip": round(min(fp32_s), 3), "int8_model_s_per_clip": round(min(int8_s), 3),
+    }
+    for key, target in INT8_TARGETS.items():
+        print(f"{key}: {keys[key]} (target ≥ {target}) {'met' if keys[key] >= target else 'NOT met'}")
+    return keys

@@ -9,6 +9,8 @@ import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -243,3 +245,16 @@ def test_cli_evaluate_int8_calibrates_on_the_first_clips(tmp_path, shared_videos
     assert len(pd.read_csv(out / "results.csv")) == 4
     assert cli.main([*args[:-3], "-o", str(tmp_path / "again"), "--no-progress"]) == 0
     assert len(calls) == 1  # same clips: the cached int8 model
+
+
+def test_nncf_is_imported_without_telemetry():
+    code = (
+        "import sys\n"
+        "from vidwidget.models._int8 import import_nncf\n"
+        "import_nncf()\n"
+        "from nncf.telemetry import wrapper\n"
+        "print(type(wrapper.telemetry).__name__, 'openvino_telemetry' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "TF_BUILD", "JENKINS_URL", "NNCF_CI", "NNCF_DEV")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    assert out.split() == ["MagicMock", "False"]
