@@ -31,8 +31,7 @@ CANDIDATES = {
     "minmax, mixed preset": {"activations": "minmax", "preset": "mixed"},
     "mean-minmax": {"activations": "mean-minmax"},
     # The first convolution sees raw pixels and the logits layer decides the ranking: keep both in fp32.
-    "minmax, first conv + logits fp32": {"activations": "minmax",
-                                         "keep_fp32": (".*Conv3d_1a_7x7.*", ".*Logits.*")},
+    "minmax, first conv + logits fp32": {"activations": "minmax", "keep_fp32": ("first-conv", "last-conv")},
 }
 
 

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 ACTIVATION_RANGES = ("minmax", "nncf-default", "mean-minmax")
 PRESETS = ("performance", "mixed")
+KEEPABLE = ("first-conv", "last-conv")
+"""Layers that can stay fp32: the first convolution (it sees raw pixels) and the last one (the logits layer).
+Named by position because OpenVINO's TensorFlow frontend does not keep the Keras layer names."""
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,8 @@ class Int8Settings:
     """How the fp32 IR is quantized. ``activations``: range estimator of activation quantizers (``"minmax"``:
     global min/max over the calibration set; ``"nncf-default"``: NNCF's own, quantile-based for some layers;
     ``"mean-minmax"``: mean of per-input min/max); ``preset``: NNCF's symmetric (``"performance"``) or
-    asymmetric-activation (``"mixed"``) quantizers; ``keep_fp32``: regex patterns of OpenVINO node names left
-    unquantized; ``bias_correction``: NNCF's fast bias correction on or off."""
+    asymmetric-activation (``"mixed"``) quantizers; ``keep_fp32``: layers left unquantized (:data:`KEEPABLE`);
+    ``bias_correction``: NNCF's fast bias correction on or off."""
 
     activations: str = "minmax"
     preset: str = "performance"
@@ -57,6 +60,8 @@ class Int8Settings:
             raise ModelError(f"activations must be one of {ACTIVATION_RANGES}, got {self.activations!r}")
         if self.preset not in PRESETS:
             raise ModelError(f"preset must be one of {PRESETS}, got {self.preset!r}")
+        if not set(self.keep_fp32) <= set(KEEPABLE):
+            raise ModelError(f"keep_fp32 may hold {KEEPABLE}, got {self.keep_fp32!r}")
 
     def key(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
@@ -102,7 +107,7 @@ def latest_int8_entry(weights_key: str, settings: Int8Settings) -> Path | None:
     return next((e for e in entries if read_manifest(e) is not None), None)
 
 
-def _nncf_arguments(nncf, settings: Int8Settings, subset: int) -> dict:
+def _nncf_arguments(nncf, settings: Int8Settings, subset: int, model) -> dict:
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
     from nncf.quantization.range_estimator import RangeEstimatorParametersSet
 
@@ -117,7 +122,9 @@ def _nncf_arguments(nncf, settings: Int8Settings, subset: int) -> dict:
         "advanced_parameters": advanced,
     }
     if settings.keep_fp32:
-        kwargs["ignored_scope"] = nncf.IgnoredScope(patterns=list(settings.keep_fp32), validate=False)
+        convs = [op.get_friendly_name() for op in model.get_ordered_ops() if op.get_type_name() == "Convolution"]
+        names = {"first-conv": convs[0], "last-conv": convs[-1]}
+        kwargs["ignored_scope"] = nncf.IgnoredScope(names=[names[k] for k in settings.keep_fp32])
     return kwargs
 
 
@@ -129,7 +136,7 @@ def quantize(fp32_xml: Path, inputs: list[CalibrationInput], settings: Int8Setti
     clips = [i.load() for i in inputs]
     dataset = nncf.Dataset(clips, lambda clip: (clip[None].astype(np.float32) * np.float32(1 / 255)))
     model = ov.Core().read_model(str(fp32_xml))
-    quantized = nncf.quantize(model, dataset, **_nncf_arguments(nncf, settings, len(clips)))
+    quantized = nncf.quantize(model, dataset, **_nncf_arguments(nncf, settings, len(clips), model))
     ov.save_model(quantized, str(tmp / "model.xml"), compress_to_fp16=False)
 
 
