@@ -68,7 +68,8 @@ def test_int8_agrees_with_fp32_on_held_out_inputs(int8_k400, k400, halves):
     labels = [int8_k400.labels[i] for i in ours.argmax(1)]
     assert labels == [EXPECTED[name] for name, _ in halves]
     assert not np.allclose(ours, ref, atol=1e-3)  # really quantized: not the fp32 model under another name
-    assert np.abs(ours - ref).max() < 3.0
+    for a, b in zip(np.argsort(-ours, 1)[:, :5], np.argsort(-ref, 1)[:, :5], strict=True):
+        assert len(set(a) & set(b)) >= 3  # top-5 mostly shared
 
 
 @pytest.mark.slow

@@ -39,8 +39,8 @@ def _parser() -> argparse.ArgumentParser:
                     help="runtime of the native I3D (default: VIDWIDGET_BACKEND or auto, the fastest that matches TF)")
     ev.add_argument("--threads", type=int, default=None, help="inference threads (default: one per core)")
     ev.add_argument("--precision", choices=["fp32", "int8"], default=None,
-                    help="fp32 (default, or VIDWIDGET_PRECISION) or int8: ~3.5x faster model, a few top-1 "
-                    "predictions may change (see the README); int8 calibrates once on --calibration")
+                    help="fp32 (default, or VIDWIDGET_PRECISION) or int8: a faster model whose top-1 may differ "
+                    "from fp32 on close calls (see the README); int8 calibrates once on --calibration")
     ev.add_argument("--calibration", type=Path, metavar="FOLDER",
                     help="with --precision int8: a folder of videos to calibrate on (default: the first clips "
                     "being evaluated)")

@@ -25,8 +25,9 @@ from ..errors import ModelError
 DEFAULT_CLIPS = 16
 """Calibration inputs used when the caller does not say (the benchmark measured agreement with this many)."""
 DEFAULT_FRAMES = 32
-"""Frames per calibration input: activation ranges are per-frame statistics, so 32 uniformly spread frames
-cover a clip as well as 64 at half the cost; the int8 model then runs any T ≥ 9."""
+"""Frames per calibration input, half the usual 64 to halve the calibration time; the int8 model runs any T ≥ 9.
+Measured: calibrated on 16 inputs of 32 frames, int8 agreed with fp32 on 48 of 48 held-out 64-frame inputs
+(max |Δlogit| 2.0, benchmarks/README.md); 8 inputs of 16 frames gave a max |Δlogit| of 12.8 (top-1 still agreed)."""
 # When there are fewer files than inputs wanted, each file gives more inputs: flipped, then padded (not cropped).
 VARIANTS = (("crop", False), ("crop", True), ("pad", False), ("pad", True))
 

@@ -78,7 +78,8 @@ def load_model(
     ``backend`` (default ``VIDWIDGET_BACKEND`` or ``"auto"``: the fastest installed runtime that matches TF) and
     ``threads`` (default ``VIDWIDGET_THREADS`` or one per core) apply to the native model; TF Hub and SavedModel
     models run on the TensorFlow graph. ``precision`` (default ``VIDWIDGET_PRECISION`` or ``"fp32"``):
-    ``"int8"`` runs the native model quantized with NNCF on OpenVINO, about 3.5× faster, calibrated once on
+    ``"int8"`` runs the native model quantized with NNCF on OpenVINO (faster, most on CPUs with int8 dot-product
+    instructions; see benchmarks/README.md), calibrated once on
     ``calibration`` (a folder of videos, video files, :class:`~vidwidget.clip.Clip` records or uint8 clips;
     ``calibration_clips`` inputs of ``calibration_frames`` frames) or, when none is given, as described in
     :func:`vidwidget.models._int8.int8_ir`. The quantized model is cached per calibration set.
