@@ -233,6 +233,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--precision", choices=["fp32", "int8"], default=None,
                         help="precision of the model evaluate() runs (default: VIDWIDGET_PRECISION or fp32)")
+    parser.add_argument("--held-out", type=int, default=48, help="held-out inputs for int8_top1_agreement")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best of each is kept")
     parser.add_argument("--memory-probe", nargs=3, metavar=("METHOD", "PATH", "FRAMES"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -258,7 +259,7 @@ def main() -> None:
     start = time.perf_counter()
     fp32 = load_model("kinetics-400", backend=args.backend, threads=args.threads, precision="fp32")
     print(f"model: {fp32.name} on backend {fp32.backend!r}, loaded in {time.perf_counter() - start:.1f} s")
-    calibration, held_out = split_inputs(16, 32, 48, frames)
+    calibration, held_out = split_inputs(16, 32, args.held_out, frames)
     int8, int8_load_s = int8_model_for(calibration, threads=args.threads)
     print(f"int8 model: calibrated on {len(calibration)} inputs of 32 frames, loaded in {int8_load_s:.1f} s")
     model = int8 if requested_precision(args.precision) == "int8" else fp32
