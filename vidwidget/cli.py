@@ -115,11 +115,18 @@ def cmd_evaluate(args) -> int:
     from .inference import evaluate, per_class_accuracy, top_k_accuracy
     from .inference.results import result_columns
     from .models import load_model
+    from .models.backends import requested_precision
 
     if args.batch_size < 1 or args.top_n < 1 or (args.num_frames and args.num_frames < 1):
         return _fail(EXIT_USAGE, "--batch-size, --top-n and --num-frames must be positive")
+    # The model loads first, so one that cannot load fails before any download; int8 calibrated on the clips
+    # being evaluated needs them first.
+    calibrate_on_clips = requested_precision(args.precision) == "int8" and args.calibration is None
+    model = None if calibrate_on_clips else load_model(args.model, backend=args.backend, threads=args.threads,
+                                                       **_precision_options(args, []))
     clips = _clips_for_evaluate(args)
-    model = load_model(args.model, backend=args.backend, threads=args.threads, **_precision_options(args, clips))
+    if model is None:
+        model = load_model(args.model, backend=args.backend, threads=args.threads, **_precision_options(args, clips))
     out = args.output_dir
     out.mkdir(parents=True, exist_ok=True)
     results_csv = out / "results.csv"
