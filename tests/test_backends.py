@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from vidwidget.errors import ModelError
-from vidwidget.models import backends, load_model
+from vidwidget.models import _cache, _openvino_backend, backends, load_model
 from vidwidget.video import load_clip
 
 ov = backends.import_openvino()  # a vidwidget dependency: its absence is a failure, not a skip
@@ -89,7 +89,7 @@ def test_tf_threads_after_initialisation_are_kept(caplog):
     tf.constant(1.0) + 1.0  # TF's runtime is up: its thread pools are fixed from now on
     current = tf.config.threading.get_intra_op_parallelism_threads()
     other = 1 if current != 1 else 2
-    with caplog.at_level(logging.INFO, logger="vidwidget.models.backends"):
+    with caplog.at_level(logging.INFO, logger="vidwidget.models._tf_backend"):
         assert backends.configure_tf_threads(other) is False
     assert "already initialised" in caplog.text
     assert tf.config.threading.get_intra_op_parallelism_threads() == current
@@ -151,40 +151,40 @@ def test_fallback_when_runtime_missing(tiny, monkeypatch, caplog):
     assert "openvino backend is not installed" in caplog.text and "using the TensorFlow backend" in caplog.text
     assert any(r.levelno == logging.WARNING for r in caplog.records)  # asked for by name: a warning
     np.testing.assert_allclose(explicit.logits(X), explicit.reference_logits(X), atol=0)
-    assert not backends.cache_entry("tiny-missing", "openvino", OV_VERSION).exists()
+    assert not _cache.cache_entry("tiny-missing", "openvino", OV_VERSION).exists()
 
 
 def test_fallback_when_conversion_fails(tiny, monkeypatch, caplog):
     def broken(keras_model, tmp):
         raise RuntimeError("conversion exploded")
 
-    monkeypatch.setattr(backends, "_convert_openvino", broken)
+    monkeypatch.setattr(_openvino_backend, "convert", broken)
     with caplog.at_level(logging.WARNING, logger="vidwidget.models.backends"):
         model = build(tiny, key="tiny-broken")
     assert model.backend == "tf"
     assert "openvino backend failed (RuntimeError: conversion exploded)" in caplog.text
-    entry = backends.cache_entry("tiny-broken", "openvino", OV_VERSION)
+    entry = _cache.cache_entry("tiny-broken", "openvino", OV_VERSION)
     assert not entry.exists() and not list(entry.parent.glob(".tmp-*"))  # nothing half-written is left
 
 
 def test_fallback_when_converted_model_disagrees(tiny, monkeypatch, caplog):
-    real = backends._convert_openvino
+    real = _openvino_backend.convert
 
     def other_weights(keras_model, tmp):  # converts a different network: a silent conversion bug
         other = tiny_keras()
         other.set_weights([w + 0.5 for w in other.get_weights()])
         real(other, tmp)
 
-    monkeypatch.setattr(backends, "_convert_openvino", other_weights)
+    monkeypatch.setattr(_openvino_backend, "convert", other_weights)
     with caplog.at_level(logging.WARNING, logger="vidwidget.models.backends"):
         model = build(tiny, key="tiny-wrong")
     assert model.backend == "tf"
     assert "OpenVINO logits differ from TensorFlow's by" in caplog.text
-    assert not backends.cache_entry("tiny-wrong", "openvino", OV_VERSION).exists()
+    assert not _cache.cache_entry("tiny-wrong", "openvino", OV_VERSION).exists()
 
 
 def test_compiled_cache_is_reused_and_rebuilt_when_damaged(tiny, monkeypatch, caplog):
-    entry = backends.cache_entry("tiny-cache", "openvino", OV_VERSION)
+    entry = _cache.cache_entry("tiny-cache", "openvino", OV_VERSION)
     assert entry.parent.name == "compiled" and ov.__version__.split("-")[0] in entry.name
     first = build(tiny, key="tiny-cache")
     assert first.backend == "openvino" and (entry / "model.xml").is_file() and (entry / "model.bin").is_file()
@@ -193,8 +193,8 @@ def test_compiled_cache_is_reused_and_rebuilt_when_damaged(tiny, monkeypatch, ca
     expected = first.reference_logits(X)
 
     calls = []
-    real = backends._convert_openvino
-    monkeypatch.setattr(backends, "_convert_openvino", lambda m, tmp: (calls.append(tmp), real(m, tmp)))
+    real = _openvino_backend.convert
+    monkeypatch.setattr(_openvino_backend, "convert", lambda m, tmp: (calls.append(tmp), real(m, tmp)))
     again = build(tiny, key="tiny-cache")
     assert again.backend == "openvino" and calls == []  # a hit: no conversion
     np.testing.assert_allclose(again.logits(X), expected, atol=1e-4, rtol=0)
@@ -203,10 +203,10 @@ def test_compiled_cache_is_reused_and_rebuilt_when_damaged(tiny, monkeypatch, ca
     data = bytearray(weights.read_bytes())
     data[len(data) // 2 : len(data) // 2 + 64] = b"\xff" * 64  # damaged in place: same size, wrong bytes
     weights.write_bytes(bytes(data))
-    with caplog.at_level(logging.WARNING, logger="vidwidget.models.backends"):
+    with caplog.at_level(logging.WARNING, logger="vidwidget.models"):
         rebuilt = build(tiny, key="tiny-cache")
     assert len(calls) == 1 and "damaged or incomplete; rebuilding" in caplog.text
-    assert rebuilt.backend == "openvino" and backends._entry_is_valid(entry)
+    assert rebuilt.backend == "openvino" and _cache.entry_is_valid(entry)
     np.testing.assert_allclose(rebuilt.logits(X), expected, atol=1e-4, rtol=0)
 
     (entry / "manifest.json").unlink()  # an interrupted write: no manifest, so not trusted
@@ -222,7 +222,7 @@ def test_xla_backend_matches_tf(tiny):
 def test_openvino_is_imported_without_telemetry():
     code = (
         "import sys\n"
-        "from vidwidget.models.backends import import_openvino\n"
+        "from vidwidget.models._openvino_backend import import_openvino\n"
         "import_openvino()\n"
         "from openvino.tools.ovc import telemetry_utils\n"
         "print(telemetry_utils.tm.__name__, 'openvino_telemetry' in sys.modules)\n"

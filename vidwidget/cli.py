@@ -39,6 +39,14 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--backend", choices=["auto", "tf", "xla", "openvino"], default=None,
                     help="runtime of the native I3D (default: VIDWIDGET_BACKEND or auto, the fastest that matches TF)")
     ev.add_argument("--threads", type=int, default=None, help="inference threads (default: one per core)")
+    ev.add_argument("--precision", choices=["fp32", "int8"], default=None,
+                    help="fp32 (default, or VIDWIDGET_PRECISION) or int8: a faster model whose top-1 may differ "
+                    "from fp32 on close calls (see the README); int8 calibrates once on --calibration")
+    ev.add_argument("--calibration", type=Path, metavar="FOLDER",
+                    help="with --precision int8: a folder of videos to calibrate on (default: the first clips "
+                    "being evaluated)")
+    ev.add_argument("--calibration-clips", type=int, default=None, metavar="N",
+                    help="with --precision int8: calibrate on N clips (default 16)")
     ev.add_argument("--num-clips", "-n", type=int,
                     help="evaluate this many clips (Kinetics: downloads what is missing)")
     ev.add_argument("--batch-size", "-b", type=int, default=4)
@@ -129,6 +137,20 @@ def _dataset_name(args) -> str:
     return f"kinetics-{normalize_version(args.kinetics or '400')}:{args.split}"
 
 
+def _precision_options(args, clips) -> dict:
+    """``load_model`` options for ``--precision``: int8 calibrates on ``--calibration`` or on the first clips to be
+    evaluated, with as many frames as are evaluated (at most the library's default)."""
+    from .models.backends import requested_precision
+    from .models.calibration import DEFAULT_CLIPS, DEFAULT_FRAMES
+
+    options = {"precision": args.precision}
+    if requested_precision(args.precision) == "int8":
+        count = args.calibration_clips or DEFAULT_CLIPS
+        options.update(calibration=args.calibration or clips[:count], calibration_clips=count,
+                       calibration_frames=max(9, min(args.num_frames or DEFAULT_FRAMES, DEFAULT_FRAMES)))
+    return options
+
+
 def cmd_evaluate(args) -> int:
     from ._lock import OutputLock
 
@@ -146,9 +168,20 @@ def _evaluate_into(args, out: Path) -> int:
     from .inference import evaluate, per_class_accuracy, top_k_accuracy
     from .inference.results import result_columns
     from .models import load_model
+    from .models.backends import requested_precision
 
-    model = load_model(args.model, backend=args.backend, threads=args.threads)
+    # The model loads first, so one that cannot load fails before any download; int8 calibrated on the clips
+    # being evaluated needs them first.
+    int8 = requested_precision(args.precision) == "int8"
+    if int8 and args.ray is not None:
+        return _fail(EXIT_USAGE, "--precision int8 runs locally only (the Ray engine ships fp32 models); drop --ray "
+                     "or use --precision fp32")
+    calibrate_on_clips = int8 and args.calibration is None
+    model = None if calibrate_on_clips else load_model(args.model, backend=args.backend, threads=args.threads,
+                                                       **_precision_options(args, []))
     clips = _clips_for_evaluate(args)
+    if model is None:
+        model = load_model(args.model, backend=args.backend, threads=args.threads, **_precision_options(args, clips))
     results_csv = out / "results.csv"
     engine = "local" if args.ray is None else "ray"
     df = evaluate(clips, model, num_frames=args.num_frames or None, batch_size=args.batch_size, top_k=args.top_n,
@@ -163,6 +196,7 @@ def _evaluate_into(args, out: Path) -> int:
     per_class_accuracy(df, ks=sorted({1, args.top_n})).to_csv(out / "per_class.csv")
     summary = {"model": model.name, "clips": len(df), "failed": failed, "top1": top1, f"top{args.top_n}": topn,
                "num_frames": args.num_frames or None, "results": str(results_csv)}
+    summary["precision"] = model.precision
     write_atomic(out / "summary.json", _json.dumps(summary, indent=1).encode("utf-8"))
     if len(df) <= 20:  # a small run: show every clip's verdict
         shown = df[["clip_id", "Ground_Truth", "pred_1", "score_1", "error"]].rename(

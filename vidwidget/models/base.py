@@ -57,7 +57,8 @@ class VideoModel:
     also performs the uint8 → float conversion, so the float copy of a batch exists only inside TensorFlow.
     That TF path is the reference. ``backend`` names what runs :meth:`logits`: ``"tf"``, ``"xla"`` (the same
     functions with ``jit_compile=True``) or another runtime given as ``runner`` (numpy uint8 or float32 batch →
-    logits), see :mod:`vidwidget.models.backends`.
+    logits), see :mod:`vidwidget.models.backends`; ``precision`` is ``"fp32"`` or ``"int8"`` (a quantized
+    ``runner``, whose logits approximate the fp32 reference rather than match it).
     """
 
     def __init__(
@@ -72,6 +73,7 @@ class VideoModel:
         keras_model=None,
         backend: str = "tf",
         runner: Callable[[np.ndarray], np.ndarray] | None = None,
+        precision: str = "fp32",
     ) -> None:
         self.name = name
         self.labels = list(labels)
@@ -80,6 +82,8 @@ class VideoModel:
         self.source = source
         self.keras_model = keras_model
         self.backend = backend
+        self.precision = precision
+        self.variant: str | None = None  # for int8: the cache entry of its quantization (calibration set, settings)
         self._fn = fn
         self._runner = runner
         spec = [None, None, size, size, 3]
@@ -104,7 +108,7 @@ class VideoModel:
     def __repr__(self) -> str:
         return (
             f"VideoModel({self.name!r}, classes={self.num_classes}, min_frames={self.min_frames}, "
-            f"backend={self.backend!r})"
+            f"backend={self.backend!r}, precision={self.precision!r})"
         )
 
     def check_input(self, frames: np.ndarray) -> np.ndarray:
@@ -163,9 +167,3 @@ class VideoModel:
     def predict(self, frames: np.ndarray, k: int = 5) -> list[Prediction]:
         """Top-k labels with probabilities for each clip in the batch."""
         return top_k(self.probabilities(frames), self.labels, k)
-
-    def export(self, path) -> None:
-        """Write this model as a SavedModel with a TF-Hub-style ``default`` signature (``export_saved_model``)."""
-        from .hub import export_saved_model
-
-        export_saved_model(self, path)
