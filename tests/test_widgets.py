@@ -705,3 +705,30 @@ def test_default_explorer_reports_no_network_in_words(monkeypatch, tmp_path):
     assert "partial file" not in message and "urlopen" not in message
     assert explorer.browser.num_clips == 0 and not explorer.controls.has_clips
     assert explorer.classify() is None and explorer.controls.message.count("Kinetics cannot be reached") == 1
+
+
+def test_int8_choice_loads_the_quantized_model_calibrated_on_the_explorers_clips(video_folder, monkeypatch):
+    from vidwidget.widgets.explorer import model_choice
+
+    assert model_choice("kinetics-400@int8") == ("kinetics-400", "int8")
+    assert model_choice("kinetics-600") == ("kinetics-600", "fp32")
+    calls: list[tuple[str, dict]] = []
+
+    def fake_load_model(name, **options):  # records what the explorer asks for; the real int8 path is in test_int8
+        calls.append((name, options))
+        model = TinyModel()
+        model.name = f"{name}-{options.get('precision', 'fp32')}"
+        return model
+
+    monkeypatch.setattr("vidwidget.models.load_model", fake_load_model)
+    explorer = VideoExplorer(video_folder, num_frames=8)
+    assert explorer.wait(30)
+    assert ["I3D Kinetics-400 · int8 (faster)", "kinetics-400@int8"] in explorer.controls.model_options
+    explorer.controls.model_name = "kinetics-400@int8"
+    explorer.classify()
+    assert explorer.wait(60)
+    name, options = calls[-1]
+    assert name == "kinetics-400" and options["precision"] == "int8"
+    shared = {Path(p).resolve() for p in options["calibration"]}
+    assert shared and shared <= {p.resolve() for p in video_folder.rglob("*") if p.is_file()}
+    assert set(explorer.results["model"]) == {"kinetics-400@int8"}  # the choice the results were made with

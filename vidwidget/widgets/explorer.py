@@ -34,7 +34,20 @@ from vidwidget.widgets.player import DETAIL_TOP, ClipPlayer
 
 log = logging.getLogger(__name__)
 
-MODEL_CHOICES = (("I3D Kinetics-400", "kinetics-400"), ("I3D Kinetics-600", "kinetics-600"))
+MODEL_CHOICES = (
+    ("I3D Kinetics-400", "kinetics-400"),
+    ("I3D Kinetics-400 · int8 (faster)", "kinetics-400@int8"),
+    ("I3D Kinetics-600", "kinetics-600"),
+)
+"""The model dropdown. A ``@int8`` choice runs the same network quantized (``load_model(..., precision="int8")``,
+calibrated on the explorer's own clips); being its own choice, it gets its own results, stale marks and cache."""
+CALIBRATION_CLIPS = 16
+
+
+def model_choice(key: str) -> tuple[str, str]:
+    """``(model name, precision)`` of a model dropdown value such as ``"kinetics-400@int8"``."""
+    name, _, precision = key.partition("@")
+    return name, precision or "fp32"
 AUTO_RERUN_DELAY = 1.0
 Key = tuple[str, int]
 
@@ -251,8 +264,13 @@ class VideoExplorer(ipywidgets.VBox):
             import_inference()
             from vidwidget.models import load_model
 
+            model_name, precision = model_choice(name)
+            options: dict[str, Any] = {}
+            if precision != "fp32":  # int8 calibrates on this explorer's own clips (cached per calibration set)
+                paths = [c.path for c in self.browser.all_clips if c.path is not None and Path(c.path).is_file()]
+                options = {"precision": precision, "calibration": paths[:CALIBRATION_CLIPS] or None}
             with native_stderr_to_log(f"loading {name}"):
-                model = load_model(name)
+                model = load_model(model_name, **options)
             self._models[name] = model
         job.post(self._model_ready, name, model)
         return model
