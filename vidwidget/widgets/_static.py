@@ -28,7 +28,6 @@ def asset(name: str) -> Path:
     return path
 
 
-
 _LOCAL_IMPORT = re.compile(r'^import \{[^}]*\} from "\./([\w-]+\.js)";\n', re.M)
 
 
