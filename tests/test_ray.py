@@ -25,13 +25,16 @@ FRAMES = 16
 
 @pytest.fixture(scope="module")
 def cluster(session_home, label_server):
-    """Two Ray nodes on 127.0.0.1 whose workers share the session's VIDWIDGET_HOME (converted weights)."""
+    """Two Ray nodes on loopback (127.0.0.2 and .3, see tests/ray_cluster.py) whose workers share the session's
+    VIDWIDGET_HOME (converted weights). Each run ships the ~50 MB OpenVINO IR to its actor as an argument, which
+    stays pinned in the object store while the actor lives: with 200 MB per node the node-kill test's new actor
+    waited for plasma memory until the test timed out (seen in a quiet CI run), so each node gets 768 MB."""
     env = {"VIDWIDGET_HOME": str(session_home), "VIDWIDGET_LABELS_URL": label_server.url,
            "TF_CPP_MIN_LOG_LEVEL": "2", "VIDWIDGET_KINETICS_URL": "http://127.0.0.1:9/kinetics/"}
     mp = pytest.MonkeyPatch()
     for key, value in LOOPBACK_ENV.items():  # the driver (this process) stays on loopback too
         mp.setenv(key, value)
-    running = start_cluster(2, env=env, object_store_bytes=200 * 1024 * 1024)
+    running = start_cluster(2, env=env, object_store_bytes=768 * 1024 * 1024)
     try:
         yield running
     finally:
