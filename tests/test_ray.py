@@ -38,6 +38,12 @@ def cluster(session_home, label_server):
     try:
         yield running
     finally:
+        # A test that failed mid-run may leave this process connected (its evaluate thread never returned); Ray's
+        # core worker would then exit the whole pytest process a minute after the cluster is gone (seen in CI).
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
         running.stop()
         mp.undo()
 
