@@ -390,6 +390,7 @@ def main() -> None:
           f"{decode_cpu:.1f} s ÷ {cores} cores) = {bound:.3f}")
     result["pipeline_efficiency_cpu_bound"] = round(bound, 3)
     result["pipeline_efficiency_vs_bound"] = round(result["pipeline_efficiency"] / bound, 3)
+    decoder.pop("pipeline_efficiency_vs_bound", None)  # the stand-in's; this run measured the real model's
     result.update(decoder)
     result.update(int8_result)
     targets = dict(TARGETS, speedup_vs_seed=4.0) if model.precision == "int8" else TARGETS
