@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import numpy as np
@@ -66,6 +67,25 @@ def test_damaged_cache_is_replaced(label_server, tmp_path):
     cache.parent.mkdir(parents=True)
     cache.write_text("only\nthree\nlabels\n")
     assert list(labels_mod.kinetics_labels(400)) == _truth(400)
+    assert cache.read_text().splitlines() == _truth(400)
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo", "symlink"])
+def test_non_regular_label_cache_is_removed_and_rebuilt(label_server, tmp_path, kind):
+    """Anything but a regular file at the cache path is neither read (a planted symlink could point at another
+    label file, a fifo would block) nor in the way of rewriting it."""
+    cache = tmp_path / "home" / "labels" / "label_map.txt"
+    cache.parent.mkdir(parents=True)
+    if kind == "directory":
+        (cache / "inner").mkdir(parents=True)
+    elif kind == "fifo":
+        os.mkfifo(cache)
+    else:
+        elsewhere = tmp_path / "elsewhere.txt"
+        elsewhere.write_text("\n".join(f"planted {i}" for i in range(400)) + "\n")
+        cache.symlink_to(elsewhere)
+    assert list(labels_mod.kinetics_labels(400)) == _truth(400)
+    assert cache.is_file() and not cache.is_symlink()
     assert cache.read_text().splitlines() == _truth(400)
 
 

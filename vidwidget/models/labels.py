@@ -12,6 +12,7 @@ import functools
 from pathlib import Path
 
 from .._atomic import write_atomic
+from .._cachefile import open_regular, remove_entry
 from .._config import labels_url, subdir
 from .._http import fetch_bytes
 from ..errors import DownloadError, ModelUnavailableError
@@ -45,12 +46,15 @@ def kinetics_labels(num_classes: int) -> tuple[str, ...]:
         raise ValueError(f"no Kinetics label map with {num_classes} classes (known: 400, 600)")
     cache = subdir("labels") / FILE_NAMES[num_classes]
     tried: list[str] = []
-    if cache.is_file():
+    cached = open_regular(cache)  # anything but a regular file there (dir, fifo, symlink) is removed and rebuilt
+    if cached is not None:
+        with cached:
+            data = cached.read()
         try:
-            return tuple(_check(parse_label_map(cache.read_text("utf-8")), num_classes, str(cache)))
+            return tuple(_check(parse_label_map(data.decode("utf-8")), num_classes, str(cache)))
         except (ValueError, UnicodeDecodeError) as exc:
             tried.append(f"cache {cache}: {exc} (removed)")
-            cache.unlink(missing_ok=True)
+            remove_entry(cache)
     labels = None
     # DeepMind's file name, then the plain label_map_{n}.txt
     for name in dict.fromkeys([FILE_NAMES[num_classes], f"label_map_{num_classes}.txt"]):
