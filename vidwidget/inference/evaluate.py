@@ -39,7 +39,8 @@ def as_clips(items: Iterable[Clip | str | os.PathLike]) -> list[Clip]:
 
 
 def default_workers() -> int:
-    """Decoder threads: one per core, at least two, so one clip decodes while another is being resized."""
+    """Decoder threads: one per core, at least two. On 2 cores, with a model as fast as int8, two threads kept the
+    model busier than one at every batch size (``benchmarks/pipeline.py``'s balance table)."""
     return max(2, os.cpu_count() or 2)
 
 
