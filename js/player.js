@@ -60,23 +60,29 @@ export function renderBars(result, { ranks = false } = {}) {
   return list;
 }
 
+/** A failure in words, wrapped; a card cuts a very long one after a few lines, so the whole text is also its
+ * title (and the detail view shows it uncut). */
+function errorText(text, className = "vw-card-error") {
+  const node = h("div", className, text);
+  node.title = text;
+  return node;
+}
+
 /** The note under the bars: the failure, or where the ground truth is when it is not among the bars. */
 function resultNote(card) {
   const r = card.result;
   if (!r) return null;
-  if (r.error) {
-    const node = h("div", "vw-card-error", `failed: ${r.error}`);
-    node.title = r.error;
-    return node;
-  }
+  if (r.error) return errorText(`failed: ${r.error}`);
   if (r.truth && !(r.top || []).some((t) => t.truth)) {
     return h("div", "vw-muted vw-note", `truth not in the top ${(r.top || []).length}: ${r.truth}`);
   }
   return null;
 }
 
-/** One card's text parts (everything but the video), refreshed in place when results change. */
-export function renderCardBody(card) {
+/** One card's text parts (everything but the video), refreshed in place when results change. A failed preview
+ * (``previewError``) is said here, in the card's text, unless the clip's result already says why it failed: one
+ * message per card, the video box only says there is no preview. */
+export function renderCardBody(card, previewError = null) {
   const body = h("div", "vw-card-body");
   const head = h("div", "vw-card-head");
   head.append(h("span", "vw-truth-label", card.label ?? "(no label)"));
@@ -90,11 +96,12 @@ export function renderCardBody(card) {
   if (card.result && !card.result.error) body.append(renderBars(card.result));
   const note = resultNote(card);
   if (note) body.append(note);
+  else if (previewError) body.append(errorText(previewError, "vw-card-error vw-preview-error"));
   return body;
 }
 
 /** Build one card: an aspect box with the video (muted play on hover, controls on click), the number, and the
- * body. ``onOpen`` opens the detail view. Returns {card, video, message, setBody(card)}. */
+ * body. ``onOpen`` opens the detail view. Returns {card, video, message, setBody(card), setPreviewError(text)}. */
 export function renderCard(card, onOpen) {
   const node = h("div", "vw-card");
   node.dataset.clipId = card.id;
@@ -110,6 +117,8 @@ export function renderCard(card, onOpen) {
   const open = button("vw-open", "⤢", "Open the detail view");
   media.append(video, message, number, open);
   node.append(media);
+  let shown = card;
+  let previewError = null;
   let body = renderCardBody(card);
   node.append(body);
   media.addEventListener("mouseenter", () => {
@@ -127,16 +136,24 @@ export function renderCard(card, onOpen) {
   open.addEventListener("click", () => onOpen(card.id));
   body.addEventListener("click", () => onOpen(card.id));
   function setBody(next) {
+    shown = next;
     node.dataset.mark = next.mark || "";
     node.dataset.outcome = next.result ? next.result.outcome : "";
     number.textContent = `#${next.number}`;
-    const fresh = renderCardBody(next);
+    const fresh = renderCardBody(next, previewError);
     fresh.addEventListener("click", () => onOpen(next.id));
     body.replaceWith(fresh);
     body = fresh;
   }
+  function setPreviewError(text) {
+    previewError = text;
+    message.className = "vw-media-msg vw-media-error";
+    message.textContent = "⚠ no preview";
+    message.title = text;
+    setBody(shown);
+  }
   setBody(card);
-  return { card: node, video, message, setBody };
+  return { card: node, video, message, setBody, setPreviewError };
 }
 
 /** The detail view of one clip: header with prev/next/close, a large player with an empty extension slot under
@@ -442,6 +459,15 @@ function render({ model, el }) {
     if (!same) view.box.scrollIntoView?.({ block: "nearest" });
   }
 
+  /** Under the detail player: the preview failure, unless the predictions beside it already say why the clip
+   * failed (then only that there is no preview). */
+  function showDetailVideoError(text) {
+    const failed = Boolean(model.get("detail")?.result?.error);
+    detail.message.textContent = failed ? "⚠ no preview" : text;
+    detail.message.title = text;
+    detail.message.classList.toggle("vw-card-error", !failed);
+  }
+
   function renderTimelineState() {
     if (!detail || !detail.timeline) return;
     const state = model.get("timeline") || {};
@@ -485,12 +511,8 @@ function render({ model, el }) {
       if (msg.request === "filmstrip" && inDetail) {
         detail.strip.replaceChildren(h("div", "vw-card-error", text));
       } else if (msg.request === "video") {
-        if (entry) {
-          entry.message.className = "vw-media-msg vw-media-error";
-          entry.message.textContent = text;
-          entry.message.title = text;
-        }
-        if (inDetail) detail.message.textContent = text;
+        if (entry) entry.setPreviewError(text);
+        if (inDetail) showDetailVideoError(text);
       }
     }
   }

@@ -423,8 +423,13 @@ def test_explorer_returns_at_once_and_classifies_in_the_background(video_folder)
     numbers = [c["number"] for c in explorer.player.cards]
     assert numbers == [explorer.browser.number(c["id"]) for c in explorer.player.cards]
     assert explorer.state == "done" and explorer.controls.progress == -1.0
-    assert "Classified 4 clips" in explorer.controls.message and "1 clip failed" in explorer.controls.message
-    assert explorer.panel.num_scored == 3 and explorer.panel.top1_accuracy is not None
+    # the status line says what happened (counts, time, failures); the accuracy is the analysis panel's alone
+    message = explorer.controls.message
+    assert message.startswith("Classified 4 clips in ") and "1 clip failed (see its card)" in message, message
+    assert "top-1" not in message and "%" not in message
+    assert explorer.analysis.summary["scored"] == 3 and explorer.analysis.summary["top1"] is not None
+    assert explorer.analysis.caption == "tiny, 8 frames"  # the settings; the time is the status line's
+    assert [type(w).__name__ for w in explorer.children] == ["ExplorerControls", "Box", "ClipPlayer", "DatasetBrowser"]
 
 
 def test_explorer_feeds_the_analysis_panel_its_clicks_filter_the_grid_and_save_html(video_folder, tmp_path):
@@ -461,7 +466,7 @@ def test_explorer_stale_results_stay_until_replaced(video_folder):
     explorer.wait(60)
     assert not explorer.stale and explorer.state == "done"
     explorer.controls.num_frames = 12  # as the slider does
-    assert explorer.stale and explorer.state == "stale" and explorer.panel.stale
+    assert explorer.stale and explorer.state == "stale" and explorer.analysis.stale
     assert {c["mark"] for c in explorer.player.cards} == {"stale"}
     assert len(explorer.results) == 4 and set(explorer.results["num_frames"]) == {8}  # kept, marked
     assert explorer.player.num_frames == 12 and "press Classify" in explorer.controls.message
@@ -557,7 +562,7 @@ def test_explorer_auto_rerun_is_debounced(video_folder, monkeypatch):
     assert explorer.stale
     wait_for(lambda: explorer.state == "done" and set(explorer.results["num_frames"]) == {11})
     assert model.calls == 2 * calls  # one re-run (3 readable clips), not three
-    assert explorer.panel.caption.startswith("tiny, 11 frames")
+    assert explorer.analysis.caption.startswith("tiny, 11 frames")
 
 
 def test_explorer_shows_a_missing_folder_once_and_classify_says_why(tmp_path):

@@ -142,10 +142,13 @@ def test_video_explorer_in_jupyterlab(tmp_path, shared_videos):
                 box = card.locator(".vw-media").bounding_box()
                 video_box = card.locator("video").bounding_box()
                 assert abs(box["height"] - video_box["height"]) < 1  # the video fills its box: no letterbox
-                broken = page.locator('.vw-card[data-clip-id="yoga/broken"] .vw-media-msg')
+                broken_card = page.locator('.vw-card[data-clip-id="yoga/broken"]')
+                broken = broken_card.locator(".vw-media-msg")
                 page.wait_for_function("(el) => el.classList.contains('vw-media-error')",
                                        arg=broken.element_handle(), timeout=60_000)
-                assert broken.inner_text().startswith("could not load video:"), broken.inner_text()
+                assert broken.inner_text() == "⚠ no preview", broken.inner_text()  # the box says only that ...
+                why = broken_card.locator(".vw-card-error")  # ... and the card's text says why, once
+                assert why.count() == 1 and why.inner_text().startswith("could not load video:"), why.inner_text()
                 assert HOSTILE in page.locator(".vw-card .vw-truth-label").all_inner_texts()
                 assert page.locator(".vw-card-body img, .vw-table img").count() == 0
                 page.wait_for_function(f"() => ['idle'].includes({STATE})", timeout=180_000)  # model loaded
@@ -168,8 +171,13 @@ def test_video_explorer_in_jupyterlab(tmp_path, shared_videos):
                 assert arm.locator(".vw-bar-line").first.inner_text().startswith("✓ arm wrestling")
                 assert page.locator(f'.vw-card[data-clip-id="{HOSTILE_ID}"]').get_attribute("data-outcome") == "wrong"
                 assert page.locator('.vw-card[data-clip-id="yoga/broken"]').get_attribute("data-mark") == "failed"
-                summary = page.locator(".vw-panel .vw-accuracy").inner_text()
-                assert summary.startswith("top-1 "), summary
+                # one place per fact: the status line says what happened, the analysis panel how good it is
+                message = page.locator(".vw-state-message").inner_text()
+                assert message.startswith("Classified 6 clips in ") and "%" not in message, message
+                figures = page.locator(".vw-an-figure-value").all_inner_texts()
+                assert figures[0].endswith("%") and figures[1].endswith("%"), figures
+                assert page.locator(".vw-panel").count() == 0 and page.locator(".vw-an-compact").is_hidden()
+                assert why.count() == 1 and why.inner_text().startswith("failed: "), why.inner_text()
                 _only_the_widget(page, 0)
                 _shot(page, "02-results")
 

@@ -166,13 +166,27 @@ describe("player grid", () => {
     expect(model.sent.some((s) => s.msg.type === "cancel")).toBe(true);
   });
 
-  it("shows a video failure in words, literally", () => {
+  it("shows a video failure once, in the card's text, literally; a failed result's reason replaces it", () => {
     const model = playerModel();
     player.render({ model, el });
-    model.emit("msg:custom", { type: "error", request: "video", id: "pool", message: HOSTILE });
-    const msg = el.querySelector('.vw-card[data-clip-id="pool"] .vw-media-msg');
-    expect(msg.textContent).toBe(`could not load video: ${HOSTILE}`);
-    expect(el.querySelector(".vw-media img")).toBeNull();
+    model.emit("msg:custom", { type: "error", request: "video", id: "y", message: HOSTILE });
+    const cardOf = () => el.querySelector('.vw-card[data-clip-id="y"]');
+    const msg = cardOf().querySelector(".vw-media-msg");
+    expect(msg.classList.contains("vw-media-error")).toBe(true);
+    expect(msg.textContent).toBe("⚠ no preview"); // the video box says only that ...
+    expect(msg.title).toBe(`could not load video: ${HOSTILE}`);
+    const said = cardOf().querySelector(".vw-preview-error"); // ... the card's text says why, in full
+    expect(said.textContent).toBe(`could not load video: ${HOSTILE}`);
+    expect(said.title).toBe(said.textContent);
+    expect(cardOf().querySelectorAll(".vw-card-error")).toHaveLength(1);
+    const why = "Cannot read y.mp4 as a video: FFmpeg says 'Invalid data'. The file is not a video, is corrupt.";
+    model.set("cards", model.get("cards").map((c) => (c.id === "y" ? { ...c, mark: "failed",
+      result: { outcome: "failed", truth: "yoga", top: [], confidence: null, error: why } } : c)));
+    const errors = cardOf().querySelectorAll(".vw-card-error");
+    expect([...errors].map((e) => e.textContent)).toEqual([`failed: ${why}`]); // once, not twice
+    expect(errors[0].title).toBe(`failed: ${why}`);
+    expect(cardOf().querySelector(".vw-media-msg").textContent).toBe("⚠ no preview");
+    expect(el.querySelector(".vw-card img")).toBeNull();
   });
 
   it("pages: hides the pager for one page, sends page changes", () => {

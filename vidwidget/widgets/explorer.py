@@ -1,5 +1,9 @@
-"""VideoExplorer: the toolbar with its one status area, the run summary, the grid of clip cards (with filters
-and a detail view) and the dataset table, with downloads, model loading and inference in one background worker.
+"""VideoExplorer: the toolbar with its one status area, the analysis of the results shown (accuracy, outcome
+counts, per-class figures, confusions), the grid of clip cards (with filters and a detail view) and the dataset
+table, with downloads, model loading and inference in one background worker.
+
+Each fact has one place: the status line says what is happening or happened (state, counts, time, failures),
+the analysis panel says how good the results are (accuracy and outcome counts), each card says how its clip did.
 
 Settings changes (frame count, model) cancel a running classification and mark the shown results stale at
 once; results stay visible until new ones replace them, and a failed model load or a cancel never erases them.
@@ -29,7 +33,6 @@ from vidwidget.widgets._text import describe_error, kinetics_unreachable, plural
 from vidwidget.widgets.analysis import AnalysisPanel
 from vidwidget.widgets.browser import DatasetBrowser, DownloadCancelled
 from vidwidget.widgets.controls import MAX_FRAMES, ExplorerControls
-from vidwidget.widgets.panel import PredictionPanel
 from vidwidget.widgets.player import DETAIL_TOP, ClipPlayer
 
 log = logging.getLogger(__name__)
@@ -112,13 +115,12 @@ class VideoExplorer(ipywidgets.VBox):
         if model_key in self._models:
             self.controls.min_frames = int(getattr(self._models[model_key], "min_frames", 1))
         self.controls.num_frames = num_frames
-        self.panel = PredictionPanel()
         self.player = ClipPlayer(columns=columns, num_frames=self.controls.num_frames, mode=mode,
                                  page_size=page_size)
         self.browser = DatasetBrowser(sample_n=sample_size, seed=seed, embedded=True)
         self.analysis: Any = None  # the AnalysisPanel, made with the first results (see _show_analysis)
         self._analysis_slot = ipywidgets.Box(layout=ipywidgets.Layout(display="block"))
-        super().__init__([self.controls, self.panel, self._analysis_slot, self.player, self.browser])
+        super().__init__([self.controls, self._analysis_slot, self.player, self.browser])
         self.add_class("vidwidget-explorer")
 
         self._runner = JobRunner("vidwidget-explorer")
@@ -178,7 +180,7 @@ class VideoExplorer(ipywidgets.VBox):
         from vidwidget.report import save_report
 
         if title is None:
-            title = f"vidwidget: {self._caption()}"
+            title = f"vidwidget: {self._caption(with_time=True)}"
         return save_report(results, path, title=title)
 
     @property
@@ -431,14 +433,16 @@ class VideoExplorer(ipywidgets.VBox):
         key = (self.controls.model_name, self.controls.num_frames)
         return {str(c) for c in rows["clip_id"] if self._row_keys.get(str(c)) != key}
 
-    def _caption(self) -> str:
+    def _caption(self, with_time: bool = False) -> str:
+        """What made the results shown (model, frame count), with the last run's time when asked (the status
+        line says it in the widget)."""
         rows = self._shown_rows()
         keys = set() if rows is None else {self._row_keys[str(c)] for c in rows["clip_id"]}
         if not keys:
             return ""
         parts = [f"{m}, {f} frames" for m, f in sorted(keys)]
         run = self._run
-        if run is not None and run.get("seconds") is not None and len(keys) == 1 and run["key"] in keys:
+        if with_time and run is not None and run.get("seconds") is not None and len(keys) == 1 and run["key"] in keys:
             parts[0] += f", {len(run['done'])} in {run['seconds']:.0f} s"
         return "; ".join(parts)
 
@@ -451,7 +455,6 @@ class VideoExplorer(ipywidgets.VBox):
         caption = self._caption()
         self.player.set_results(rows, marks, caption=caption)  # all ranks: the detail view shows the top-10
         scored = _view.scored_view(rows)
-        self.panel.update(scored, caption=caption, stale=bool(stale))
         self._show_analysis(scored, caption, bool(stale))
 
     def _show_analysis(self, rows: pd.DataFrame | None, caption: str, stale: bool) -> None:
@@ -508,18 +511,8 @@ class VideoExplorer(ipywidgets.VBox):
             m, f = self.controls.model_name, self.controls.num_frames
             self.controls.show("stale", f"{plural(len(stale), 'result')} made with other settings: press Classify "
                                         f"to update them for {m} at {f} frames.")
-        elif rows is not None:
-            s = self.panel.summary
-            parts = [f"Classified {plural(len(rows), 'clip')}"]
-            if s.get("top1") is not None:
-                parts.append(f"top-1 {s['top1']:.0%}, top-{s['k']} {s['top5']:.0%}")
-            failed = s.get("counts", {}).get("failed", 0)
-            if failed:
-                parts.append(f"{plural(failed, 'clip')} failed (see the cards)")
-            not_run = n_shown - len(rows)
-            if not_run:
-                parts.append(f"{not_run} not run yet")
-            self.controls.show("done", "; ".join(parts) + ".")
+        elif rows is not None:  # what happened; how good it is is the analysis panel's to say
+            self.controls.show("done", self._done_text(rows, n_shown))
         elif self.browser.busy:
             self.controls.show("loading", "Listing the clips…")
         elif n_shown:
@@ -531,6 +524,23 @@ class VideoExplorer(ipywidgets.VBox):
         else:
             self.controls.show("idle", self._nothing_to_classify())
         self.controls.has_clips = bool(n_shown) or self.browser.can_download
+
+    def _done_text(self, rows: pd.DataFrame, n_shown: int) -> str:
+        """The status line once results are in: clips classified, the last run's time, failures, clips left."""
+        text = f"Classified {plural(len(rows), 'clip')}"
+        run = self._run
+        if run is not None and run.get("seconds") is not None and run["done"]:
+            n_run = len(run["done"])
+            took = f"{run['seconds']:.0f} s"
+            text += f" in {took}" if n_run == len(rows) else f" (the last run: {n_run} in {took})"
+        parts = [text]
+        failed = _view.summary(_view.scored_view(rows))["counts"].get("failed", 0)
+        if failed:
+            parts.append(f"{plural(failed, 'clip')} failed (see {'its card' if failed == 1 else 'the cards'})")
+        not_run = n_shown - len(rows)
+        if not_run:
+            parts.append(f"{not_run} not run yet")
+        return "; ".join(parts) + "."
 
     # -- reactions -----------------------------------------------------------------------------------------
     def _show_selection(self) -> None:
