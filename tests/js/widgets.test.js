@@ -388,7 +388,37 @@ describe("controls", () => {
     model.set("message", `Could not load model kinetics-600: ${HOSTILE}`);
     expect(el.querySelector(".vw-state-message").textContent).toContain(HOSTILE);
     expect(el.querySelector("progress").classList.contains("vw-hidden")).toBe(true);
+    expect(el.querySelector(".vw-state-detail").classList.contains("vw-hidden")).toBe(true);
     expect(el.querySelector("img")).toBeNull();
+  });
+
+  it("shows an error's details smaller under its headline, folded to one line until 'more'", () => {
+    const model = controlsModel();
+    controls.render({ model, el });
+    const detail = () => el.querySelector(".vw-state-detail");
+    const more = el.querySelector(".vw-state-more");
+    const long = `Connect to the internet once. Could not load ${HOSTILE} (TFHUB_CACHE_DIR=/tmp/x).`;
+    model.set("state", "error");
+    model.set("message", "Kinetics-600 weights are not available offline. The results shown were kept.");
+    model.set("detail", long);
+    expect(el.querySelector(".vw-state-message").textContent).toBe(
+      "Kinetics-600 weights are not available offline. The results shown were kept.");
+    expect(detail().classList.contains("vw-hidden")).toBe(false);
+    expect(el.querySelector(".vw-state-detail-text").textContent).toBe(long); // all of it, as text
+    expect(el.querySelector(".vw-state-detail-text").title).toBe(long);
+    expect(detail().classList.contains("vw-open")).toBe(false);
+    expect(more.textContent).toBe("more");
+    more.click();
+    expect(detail().classList.contains("vw-open")).toBe(true);
+    expect(more.textContent).toBe("less");
+    expect(more.getAttribute("aria-expanded")).toBe("true");
+    model.set("detail", "other details"); // new details start folded
+    expect(detail().classList.contains("vw-open")).toBe(false);
+    model.set("state", "done");
+    model.set("detail", "");
+    expect(detail().classList.contains("vw-hidden")).toBe(true);
+    expect(el.querySelector("img")).toBeNull();
+    expect(model.sent).toEqual([]); // unfolding is the page's own business
   });
 
   it("renders hostile model option labels literally", () => {

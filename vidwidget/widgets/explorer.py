@@ -29,7 +29,7 @@ from vidwidget.widgets import _view
 from vidwidget.widgets._jobs import Job, JobRunner
 from vidwidget.widgets._quiet import import_inference, keep_worker_logs_out_of_the_notebook, native_stderr_to_log
 from vidwidget.widgets._sync import safe_handler
-from vidwidget.widgets._text import describe_error, kinetics_unreachable, plural
+from vidwidget.widgets._text import describe_error, kinetics_unreachable, plural, unavailable_model
 from vidwidget.widgets.analysis import AnalysisPanel
 from vidwidget.widgets.browser import DatasetBrowser, DownloadCancelled
 from vidwidget.widgets.controls import MAX_FRAMES, ExplorerControls
@@ -130,7 +130,8 @@ class VideoExplorer(ipywidgets.VBox):
         self._cancelled: set[str] = set()  # clips a cancelled run did not reach ...
         self._cancelled_key: Key | None = None  # ... with these settings (marked while they are current)
         self._run: dict[str, Any] | None = None  # the last run: key, ids, done, started, seconds
-        self._error = ""  # the last failure, in words, until the next action
+        self._error = ""  # the last failure, in words, until the next action ...
+        self._error_detail = ""  # ... and its details (what to do, then the technical rest), shown smaller
         self._timer: threading.Timer | None = None
         self._adjusting = False
 
@@ -231,10 +232,10 @@ class VideoExplorer(ipywidgets.VBox):
         clips = [c for c in self.browser.selection if c.path is not None and Path(c.path).is_file()]
         reason = None if clips or self.browser.can_download else self._nothing_to_classify()
         if reason:
-            self._error = reason
+            self._error, self._error_detail = reason, ""
             self._show_rest()
             return None
-        self._error = ""
+        self._error = self._error_detail = ""
         key = (self.controls.model_name, self.controls.num_frames)
         first = "downloading" if not clips else "loading" if key[0] not in self._models else "classifying"
         self.controls.show(first, "Downloading clips…" if not clips else "Starting…", 0.0)
@@ -403,7 +404,9 @@ class VideoExplorer(ipywidgets.VBox):
         else:
             doing = "Failed"
         text = kinetics_unreachable(exc) if name == "classify" and self.browser.can_download else None
-        self._error = text or describe_error(exc, doing)
+        headline, detail = unavailable_model(exc, self.controls.model_name) or (None, "")
+        self._error = text or (f"{headline}." if headline else describe_error(exc, doing))
+        self._error_detail = "" if text else detail
         if self._shown_rows() is not None:
             self._error += " The results shown were kept."
         self._show_rest()
@@ -494,7 +497,7 @@ class VideoExplorer(ipywidgets.VBox):
     def _show_rest(self) -> None:
         """Show the resting state (no job running): error, stale, cancelled, done or idle, in that order."""
         if self._error:
-            self.controls.show("error", self._error)
+            self.controls.show("error", self._error, detail=self._error_detail)
             return
         rows = self._shown_rows()
         stale = self._stale_ids()
@@ -565,7 +568,7 @@ class VideoExplorer(ipywidgets.VBox):
         if was_running:
             self.cancel()
         self._end_cancelled()
-        self._error = ""
+        self._error = self._error_detail = ""
         self._refresh_results()
         rerun = self.controls.auto_rerun and (self.stale or was_running)
         if change["name"] == "model_name":
@@ -612,7 +615,7 @@ class VideoExplorer(ipywidgets.VBox):
 
     def _browser_error(self, change: Any) -> None:
         if change["new"]:
-            self._error = change["new"]
+            self._error, self._error_detail = change["new"], ""
             if not self._runner.busy:
                 self._show_rest()
 
