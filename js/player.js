@@ -68,6 +68,23 @@ function errorText(text, className = "vw-card-error") {
   return node;
 }
 
+/** A card's badge: its outcome, or its mark when there is no result to show (not run, cancelled before it ran).
+ * A result made with other settings (stale), or kept by a cancelled run, keeps its outcome, marked only by a
+ * dashed outline and a title: the status line is the one global notice. */
+export function markBadge(card) {
+  const r = card.result;
+  const old = Boolean(r) && (card.mark === "stale" || card.mark === "cancelled");
+  const key = old || !card.mark ? (r ? r.outcome : "not run") : card.mark;
+  const badge = h("span", `vw-mark vw-mark-${String(key).replace(/\s+/g, "-")}`,
+    OUTCOME_TEXT[key] || MARK_TEXT[key] || key);
+  if (old) {
+    badge.classList.add("vw-mark-old");
+    badge.title = card.mark === "stale" ? "stale: made with another model or frame count; Classify updates it"
+      : "the run was cancelled before this clip: this result is an earlier one";
+  } else if (key === "cancelled") badge.title = "the run was cancelled before this clip";
+  return badge;
+}
+
 /** The note under the bars: the failure, or where the ground truth is when it is not among the bars. */
 function resultNote(card) {
   const r = card.result;
@@ -86,12 +103,7 @@ export function renderCardBody(card, previewError = null) {
   const body = h("div", "vw-card-body");
   const head = h("div", "vw-card-head");
   head.append(h("span", "vw-truth-label", card.label ?? "(no label)"));
-  const mark = card.mark || (card.result ? card.result.outcome : "not run");
-  const badge = h("span", `vw-mark vw-mark-${String(mark).replace(/\s+/g, "-")}`,
-    MARK_TEXT[card.mark] || OUTCOME_TEXT[mark] || mark);
-  badge.title = card.mark === "stale" ? "made with another model or frame count"
-    : card.mark === "cancelled" ? "the run was cancelled before this clip" : "";
-  head.append(badge);
+  head.append(markBadge(card));
   body.append(head, h("div", "vw-name vw-muted", card.name));
   if (card.result && !card.result.error) body.append(renderBars(card.result));
   const note = resultNote(card);
@@ -168,9 +180,7 @@ export function renderDetail(detail, { onClose, onMove, numFrames }) {
   head.append(h("span", "vw-number-inline", `#${detail.number}`), h("span", "vw-detail-title", detail.label ?? "(no label)"),
     h("span", "vw-muted vw-detail-name", detail.name),
     h("span", "vw-muted vw-detail-pos", `${detail.position} of ${detail.total}`));
-  const mark = detail.mark || (detail.result ? detail.result.outcome : "not run");
-  head.append(h("span", `vw-mark vw-mark-${String(mark).replace(/\s+/g, "-")}`,
-    MARK_TEXT[detail.mark] || OUTCOME_TEXT[mark] || mark));
+  head.append(markBadge(detail));
   const prev = button("vw-prev-clip", "←", "previous clip (←)");
   const next = button("vw-next-clip", "→", "next clip (→)");
   const close = button("vw-close", "✕", "close (Esc)");
@@ -304,8 +314,7 @@ function render({ model, el }) {
   const prevPage = button("vw-prev", "‹", "previous page");
   const nextPage = button("vw-next", "›", "next page");
   const pageText = h("span", "vw-muted vw-page");
-  const stale = h("span", "vw-badge vw-stale-badge vw-hidden", "some results are stale");
-  countLine.append(countText, stale, h("span", "vw-spacer"), prevPage, pageText, nextPage);
+  countLine.append(countText, h("span", "vw-spacer"), prevPage, pageText, nextPage);
   const detailSlot = h("div", "vw-detail-slot");
   const grid = h("div", "vw-grid");
   const empty = h("div", "vw-muted vw-empty", "No clips selected.");
@@ -356,7 +365,6 @@ function render({ model, el }) {
     empty.textContent = total > 0 ? "" : "No clips selected.";
     filterSlot.classList.toggle("vw-hidden", total === 0);
     countLine.classList.toggle("vw-hidden", total === 0);
-    stale.classList.toggle("vw-hidden", !(model.get("cards") || []).some((c) => c.mark === "stale"));
   }
 
   function renderCards() {

@@ -252,7 +252,9 @@ def test_video_explorer_in_jupyterlab(tmp_path, shared_videos):
                 page.locator('.vw-preset[data-frames="16"]').click()
                 _wait_state(page, "stale", 30_000)
                 assert set(page.locator(".vw-card").evaluate_all("cs => cs.map(c => c.dataset.mark)")) == {"stale"}
-                assert page.locator(".vw-card .vw-bar-line").count() >= 25  # the results are still shown
+                assert page.locator(".vw-card .vw-bar-line").count() >= 25  # the results are still shown ...
+                badges = set(page.locator(".vw-card .vw-mark").all_inner_texts())  # ... with their outcomes
+                assert badges <= {"right", "in top-5", "wrong", "failed"} and "right" in badges, badges
                 _shot(page, "05-stale")
                 _watch_states(page)
                 page.locator(".vw-classify").click()

@@ -103,10 +103,22 @@ describe("cards", () => {
     const wrong = renderCard(card({ result: { outcome: "wrong", truth: "zumba", top: TOP.map((t) => ({ ...t, truth: false })) } }), () => {});
     expect(wrong.card.querySelector(".vw-bar-line").classList.contains("vw-wrong-top")).toBe(true);
     expect(wrong.card.querySelector(".vw-note").textContent).toBe("truth not in the top 3: zumba");
-    for (const [mark, text] of [["not run", "not run"], ["stale", "stale"], ["cancelled", "cancelled"]]) {
-      const { card: node } = renderCard(card({ mark, result: mark === "stale" ? card().result : null }), () => {});
+    for (const [mark, text] of [["not run", "not run"], ["cancelled", "cancelled"]]) {
+      const { card: node } = renderCard(card({ mark, result: null }), () => {});
       expect(node.querySelector(".vw-mark").textContent).toBe(text);
+      expect(node.querySelector(".vw-mark").classList.contains("vw-mark-old")).toBe(false);
       expect(node.dataset.mark).toBe(mark);
+    }
+    // an earlier result (stale, or kept by a cancelled run) keeps its outcome, marked subtly
+    for (const [mark, title] of [["stale", /^stale: made with another model/], ["cancelled", /earlier one/]]) {
+      const { card: node } = renderCard(card({ mark }), () => {});
+      const badge = node.querySelector(".vw-mark");
+      expect(badge.textContent).toBe("right");
+      expect(badge.classList.contains("vw-mark-correct") && badge.classList.contains("vw-mark-old")).toBe(true);
+      expect(badge.title).toMatch(title);
+      expect(node.dataset.mark).toBe(mark);
+      expect(node.dataset.outcome).toBe("correct");
+      expect(node.querySelectorAll(".vw-bar-line")).toHaveLength(3);
     }
     const failed = renderCard(card({ mark: "failed", result: { outcome: "failed", truth: "yoga", top: [], error: HOSTILE } }), () => {});
     expect(failed.card.querySelector(".vw-card-error").textContent).toBe(`failed: ${HOSTILE}`);
@@ -161,6 +173,8 @@ describe("player grid", () => {
     model.set("cards", [card({ mark: "stale" }), ...model.get("cards").slice(1)]);
     expect(el.querySelector('.vw-card[data-clip-id="arm"] video')).toBe(video);
     expect(el.querySelector('.vw-card[data-clip-id="arm"]').dataset.mark).toBe("stale");
+    expect(el.querySelector('.vw-card[data-clip-id="arm"] .vw-mark').textContent).toBe("right");
+    expect(el.textContent).not.toContain("stale"); // no grid-wide notice: the status line is the one
     model.set("cards", [card({ id: "other", number: 40 })]);
     expect(URL.revokeObjectURL).toHaveBeenCalledWith("blob:fake/1");
     expect(model.sent.some((s) => s.msg.type === "cancel")).toBe(true);
