@@ -70,8 +70,12 @@ function render({ model, el }) {
   frames.append(slider, number, presets);
   const autoField = h("label", "vw-field vw-check");
   autoField.append(auto, h("span", null, "auto re-run"));
-  line.append(field("Model", select), field("Frames", frames), field("Clips", sample), autoField,
-    h("span", "vw-spacer"), classify, cancel);
+  // what wraps together on a narrow page: the run's size with auto re-run, and the two buttons
+  const runBox = h("span", "vw-field-group");
+  runBox.append(field("Clips", sample), autoField);
+  const buttons = h("span", "vw-field-group vw-buttons");
+  buttons.append(classify, cancel);
+  line.append(field("Model", select), field("Frames", frames), runBox, h("span", "vw-spacer"), buttons);
   root.append(line, status);
   el.appendChild(root);
 
