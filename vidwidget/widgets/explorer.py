@@ -534,7 +534,7 @@ class VideoExplorer(ipywidgets.VBox):
         run = self._run
         if run is not None and run.get("seconds") is not None and run["done"]:
             n_run = len(run["done"])
-            took = f"{run['seconds']:.0f} s"
+            took = f"{run['seconds']:.1f} s" if run["seconds"] < 10 else f"{run['seconds']:.0f} s"
             text += f" in {took}" if n_run == len(rows) else f" (the last run: {n_run} in {took})"
         parts = [text]
         failed = _view.summary(_view.scored_view(rows))["counts"].get("failed", 0)
