@@ -180,6 +180,15 @@ def test_video_explorer_in_jupyterlab(tmp_path, shared_videos):
                 assert why.count() == 1 and why.inner_text().startswith("failed: "), why.inner_text()
                 _only_the_widget(page, 0)
                 _shot(page, "02-results")
+                # the analysis folds to one line: the accuracy in its head, the outcome chips under it
+                page.locator(".vw-an-toggle").click()
+                compact = page.locator(".vw-an-compact")
+                compact.wait_for(state="visible", timeout=10_000)
+                assert re.match(r"top-1 [\d.]+% · top-5 [\d.]+% over 5 labelled clips$", compact.inner_text())
+                assert page.locator(".vw-an-body").is_hidden() and page.locator(".vw-an-chip").first.is_visible()
+                _shot(page, "02b-analysis-folded")
+                page.locator(".vw-an-toggle").click()
+                page.locator(".vw-an-body").wait_for(state="visible", timeout=10_000)
 
                 # 3. filter the grid to the wrong clips (computed in Python), then clear
                 page.locator(".vw-filter-outcome").select_option("wrong")
@@ -276,6 +285,7 @@ def test_video_explorer_in_jupyterlab(tmp_path, shared_videos):
                 folded = detail.bounding_box()["height"]
                 page.locator(".vw-state-more").click()
                 assert detail.bounding_box()["height"] > 1.5 * folded  # unfolded: every line of it
+                page.locator(".vw-controls").first.screenshot(path=str(ARTIFACTS / "06b-kinetics600-details.png"))
                 page.locator(".vw-state-more").click()
                 assert page.locator(f'.vw-card[data-clip-id="{ARM}"] .vw-bar-line').count() == 5
                 _watch_states(page)
