@@ -128,7 +128,7 @@ function render({ model, el }) {
     stateName.textContent = state;
     message.textContent = model.get("message") || "";
     const details = model.get("detail") || "";
-    if (details !== detailText.textContent) detail.classList.remove("vw-open"); // new details start folded
+    if (details !== detailText.textContent) detail.classList.remove("vw-unfolded"); // new details start folded
     detailText.textContent = details;
     detailText.title = details;
     detail.classList.toggle("vw-hidden", !details);
@@ -140,13 +140,13 @@ function render({ model, el }) {
   }
 
   function renderMore() {
-    const open = detail.classList.contains("vw-open");
+    const open = detail.classList.contains("vw-unfolded");
     more.textContent = open ? "less" : "more";
     more.setAttribute("aria-expanded", String(open));
     more.title = open ? "fold the details to one line" : "show the details in full";
   }
   more.addEventListener("click", () => {
-    detail.classList.toggle("vw-open");
+    detail.classList.toggle("vw-unfolded");
     renderMore();
   });
 

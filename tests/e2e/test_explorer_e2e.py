@@ -283,8 +283,13 @@ def test_video_explorer_in_jupyterlab(tmp_path, shared_videos):
                 assert "load_model('/path/to/model')" in said and "i3d-kinetics-600" in said, said
                 assert "urlopen" not in said and "URLError" not in said, said
                 folded = detail.bounding_box()["height"]
+                area = page.locator(".vw-status-area").first
+                area_folded = area.bounding_box()["height"]
                 page.locator(".vw-state-more").click()
-                assert detail.bounding_box()["height"] > 1.5 * folded  # unfolded: every line of it
+                assert detail.bounding_box()["height"] > 1.5 * folded  # unfolded: every line of it, in the flow:
+                assert area.bounding_box()["height"] > area_folded + folded  # the status area grows with it ...
+                headline = page.locator(".vw-state-message").first.bounding_box()
+                assert detail.bounding_box()["y"] >= headline["y"] + headline["height"] - 1  # ... under the headline
                 page.locator(".vw-controls").first.screenshot(path=str(ARTIFACTS / "06b-kinetics600-details.png"))
                 page.locator(".vw-state-more").click()
                 assert page.locator(f'.vw-card[data-clip-id="{ARM}"] .vw-bar-line').count() == 5

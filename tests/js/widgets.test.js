@@ -420,14 +420,14 @@ describe("controls", () => {
     expect(detail().classList.contains("vw-hidden")).toBe(false);
     expect(el.querySelector(".vw-state-detail-text").textContent).toBe(long); // all of it, as text
     expect(el.querySelector(".vw-state-detail-text").title).toBe(long);
-    expect(detail().classList.contains("vw-open")).toBe(false);
+    expect(detail().classList.contains("vw-unfolded")).toBe(false);
     expect(more.textContent).toBe("more");
     more.click();
-    expect(detail().classList.contains("vw-open")).toBe(true);
+    expect(detail().classList.contains("vw-unfolded")).toBe(true);
     expect(more.textContent).toBe("less");
     expect(more.getAttribute("aria-expanded")).toBe("true");
     model.set("detail", "other details"); // new details start folded
-    expect(detail().classList.contains("vw-open")).toBe(false);
+    expect(detail().classList.contains("vw-unfolded")).toBe(false);
     model.set("state", "done");
     model.set("detail", "");
     expect(detail().classList.contains("vw-hidden")).toBe(true);
