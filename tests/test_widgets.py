@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from vidwidget.clip import Clip
-from vidwidget.widgets import ClipPlayer, DatasetBrowser, PredictionPanel, VideoExplorer
+from vidwidget.widgets import ClipPlayer, DatasetBrowser, ExplorerControls, PredictionPanel, VideoExplorer
 from vidwidget.widgets._jobs import JobRunner
 from vidwidget.widgets._static import static_dir
 
@@ -110,6 +110,18 @@ def test_job_runner_drops_posts_of_superseded_and_cancelled_jobs():
     runner.submit("c", lambda job: 1 / 0, on_error=errors.append)
     assert runner.wait(5)
     assert isinstance(errors[0], ZeroDivisionError)
+
+
+def test_the_status_goes_to_the_page_in_one_message():
+    """State, sentence, details and progress travel together: the page never shows a new state with the old
+    sentence (an e2e test read 'Loading model…' under an ERROR state before this)."""
+    controls = ExplorerControls()
+    sent: list[list[str]] = []
+    controls.send_state = lambda key=None: sent.append(sorted([key] if isinstance(key, str) else key or []))
+    controls.show("loading", "Loading model kinetics-600…", 0.5)
+    controls.show("error", "Kinetics-600 weights are not available offline.", detail="Connect once.")
+    assert sent == [["message", "progress", "state"], ["detail", "message", "progress", "state"]]
+    assert (controls.state, controls.detail, controls.progress) == ("error", "Connect once.", -1.0)
 
 
 def test_assets_are_found_in_the_source_tree():

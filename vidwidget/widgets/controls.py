@@ -53,8 +53,9 @@ class ExplorerControls(BrowserWritable, anywidget.AnyWidget):
         return self.state == "stale"
 
     def show(self, state: str, message: str, progress: float = -1.0, detail: str = "") -> None:
-        """Set the one current state, its sentence, its details (none by default) and progress together."""
-        with self.hold_trait_notifications():
+        """Set the one current state, its sentence, its details (none by default) and progress together — in one
+        message to the page, so it never shows a new state with the old sentence."""
+        with self.hold_sync(), self.hold_trait_notifications():
             self.state = state
             self.message = message
             self.detail = detail
