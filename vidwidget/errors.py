@@ -16,7 +16,14 @@ class ModelError(VidwidgetError):
 
 
 class ModelUnavailableError(ModelError):
-    """A model's weights are not available here (offline, not installed) — the message says how to get them."""
+    """A model's weights are not available here (offline, not installed) — the message says how to get them.
+
+    ``remedy``, when given, is that advice alone (a sentence of the message), for a UI that shows a short headline
+    with what to do apart from the technical details."""
+
+    def __init__(self, message: str, *, remedy: str | None = None) -> None:
+        super().__init__(message)
+        self.remedy = remedy
 
 
 class DownloadError(VidwidgetError):

@@ -142,10 +142,13 @@ def test_video_explorer_in_jupyterlab(tmp_path, shared_videos):
                 box = card.locator(".vw-media").bounding_box()
                 video_box = card.locator("video").bounding_box()
                 assert abs(box["height"] - video_box["height"]) < 1  # the video fills its box: no letterbox
-                broken = page.locator('.vw-card[data-clip-id="yoga/broken"] .vw-media-msg')
+                broken_card = page.locator('.vw-card[data-clip-id="yoga/broken"]')
+                broken = broken_card.locator(".vw-media-msg")
                 page.wait_for_function("(el) => el.classList.contains('vw-media-error')",
                                        arg=broken.element_handle(), timeout=60_000)
-                assert broken.inner_text().startswith("could not load video:"), broken.inner_text()
+                assert broken.inner_text() == "⚠ no preview", broken.inner_text()  # the box says only that ...
+                why = broken_card.locator(".vw-card-error")  # ... and the card's text says why, once
+                assert why.count() == 1 and why.inner_text().startswith("could not load video:"), why.inner_text()
                 assert HOSTILE in page.locator(".vw-card .vw-truth-label").all_inner_texts()
                 assert page.locator(".vw-card-body img, .vw-table img").count() == 0
                 page.wait_for_function(f"() => ['idle'].includes({STATE})", timeout=180_000)  # model loaded
@@ -168,10 +171,24 @@ def test_video_explorer_in_jupyterlab(tmp_path, shared_videos):
                 assert arm.locator(".vw-bar-line").first.inner_text().startswith("✓ arm wrestling")
                 assert page.locator(f'.vw-card[data-clip-id="{HOSTILE_ID}"]').get_attribute("data-outcome") == "wrong"
                 assert page.locator('.vw-card[data-clip-id="yoga/broken"]').get_attribute("data-mark") == "failed"
-                summary = page.locator(".vw-panel .vw-accuracy").inner_text()
-                assert summary.startswith("top-1 "), summary
+                # one place per fact: the status line says what happened, the analysis panel how good it is
+                message = page.locator(".vw-state-message").inner_text()
+                assert message.startswith("Classified 6 clips in ") and "%" not in message, message
+                figures = page.locator(".vw-an-figure-value").all_inner_texts()
+                assert figures[0].endswith("%") and figures[1].endswith("%"), figures
+                assert page.locator(".vw-panel").count() == 0 and page.locator(".vw-an-compact").is_hidden()
+                assert why.count() == 1 and why.inner_text().startswith("failed: "), why.inner_text()
                 _only_the_widget(page, 0)
                 _shot(page, "02-results")
+                # the analysis folds to one line: the accuracy in its head, the outcome chips under it
+                page.locator(".vw-an-toggle").click()
+                compact = page.locator(".vw-an-compact")
+                compact.wait_for(state="visible", timeout=10_000)
+                assert re.match(r"top-1 [\d.]+% · top-5 [\d.]+% over 5 labelled clips$", compact.inner_text())
+                assert page.locator(".vw-an-body").is_hidden() and page.locator(".vw-an-chip").first.is_visible()
+                _shot(page, "02b-analysis-folded")
+                page.locator(".vw-an-toggle").click()
+                page.locator(".vw-an-body").wait_for(state="visible", timeout=10_000)
 
                 # 3. filter the grid to the wrong clips (computed in Python), then clear
                 page.locator(".vw-filter-outcome").select_option("wrong")
@@ -244,7 +261,9 @@ def test_video_explorer_in_jupyterlab(tmp_path, shared_videos):
                 page.locator('.vw-preset[data-frames="16"]').click()
                 _wait_state(page, "stale", 30_000)
                 assert set(page.locator(".vw-card").evaluate_all("cs => cs.map(c => c.dataset.mark)")) == {"stale"}
-                assert page.locator(".vw-card .vw-bar-line").count() >= 25  # the results are still shown
+                assert page.locator(".vw-card .vw-bar-line").count() >= 25  # the results are still shown ...
+                badges = set(page.locator(".vw-card .vw-mark").all_inner_texts())  # ... with their outcomes
+                assert badges <= {"right", "in top-5", "wrong", "failed"} and "right" in badges, badges
                 _shot(page, "05-stale")
                 _watch_states(page)
                 page.locator(".vw-classify").click()
@@ -252,12 +271,27 @@ def test_video_explorer_in_jupyterlab(tmp_path, shared_videos):
                 marks = set(page.locator(".vw-card").evaluate_all("cs => cs.map(c => c.dataset.mark)"))
                 assert marks == {"", "failed"}, marks
 
-                # 6. Kinetics-600 is offline: the error is one sentence in words, the K400 results stay
+                # 6. Kinetics-600 is offline: a short headline, what to do and the rest in a smaller line that
+                # unfolds; the K400 results stay
                 page.locator("select.vw-model").select_option("kinetics-600")
                 _wait_state(page, "error", 180_000)
                 message = page.locator(".vw-state-message").inner_text()
-                assert "kinetics-600" in message and "TF Hub" in message and "kept" in message, message
-                assert "urlopen" not in message and "URLError" not in message, message
+                assert message == "Kinetics-600 weights are not available offline. The results shown were kept."
+                detail = page.locator(".vw-state-detail-text")
+                said = detail.inner_text()
+                assert said.startswith("Connect to the internet once so TF Hub can cache it"), said
+                assert "load_model('/path/to/model')" in said and "i3d-kinetics-600" in said, said
+                assert "urlopen" not in said and "URLError" not in said, said
+                folded = detail.bounding_box()["height"]
+                area = page.locator(".vw-status-area").first
+                area_folded = area.bounding_box()["height"]
+                page.locator(".vw-state-more").click()
+                assert detail.bounding_box()["height"] > 1.5 * folded  # unfolded: every line of it, in the flow:
+                assert area.bounding_box()["height"] > area_folded + folded  # the status area grows with it ...
+                headline = page.locator(".vw-state-message").first.bounding_box()
+                assert detail.bounding_box()["y"] >= headline["y"] + headline["height"] - 1  # ... under the headline
+                page.locator(".vw-controls").first.screenshot(path=str(ARTIFACTS / "06b-kinetics600-details.png"))
+                page.locator(".vw-state-more").click()
                 assert page.locator(f'.vw-card[data-clip-id="{ARM}"] .vw-bar-line').count() == 5
                 _watch_states(page)
                 page.locator(".vw-classify").click()  # Classify with the offline model keeps them too

@@ -83,7 +83,7 @@ describe("analysis panel", () => {
     expect(figures).toEqual(["40%", "60%", "5"]);
     expect(el.querySelector(".vw-an-figures").textContent).toContain("top-5 accuracy");
     const chips = [...el.querySelectorAll(".vw-an-chip")].map((c) => c.textContent);
-    expect(chips).toEqual(["2 correct", "1 in top-5", "2 wrong", "1 failed", "1 unlabelled"]);
+    expect(chips).toEqual(["2 right", "1 in top-5", "2 wrong", "1 failed", "1 no label"]);
     expect(classNames()).toEqual([HOSTILE, "cat", "cow", "dog"]);
     const dog = classRow("dog");
     expect([...dog.cells].map((td) => td.textContent)).toEqual(["dog", "2", "0%", "50%", "2", "0"]);
@@ -106,6 +106,33 @@ describe("analysis panel", () => {
     expect(cellOf("cat", "cat").classList.contains("vw-an-diag")).toBe(true);
     expect(cellOf("cat", "dog").textContent).toBe(""); // zero: blank
     expect(el.querySelector(".vw-an-caption").textContent).toBe("kinetics-400 · 64 frames");
+    // the matrix's help is its readout line until the pointer is over a cell; no empty line under the heading
+    expect(el.querySelector(".vw-an-readout").textContent).toMatch(/^Rows: true class; columns: top-1 prediction/);
+    expect(el.querySelector(".vw-an-matrix-note")).toBe(null);
+    expect(el.querySelector(".vw-an-heatmap").classList.contains("vw-an-roomy")).toBe(true);
+    const colHead = [...el.querySelectorAll("th.vw-an-col")].find((th) => th.textContent === HOSTILE);
+    expect(colHead.title).toBe(HOSTILE); // a long label is cut by CSS; its full text is the header's title
+  });
+
+  it("folds to one summary line (accuracy in the head, the chips kept) and unfolds again", () => {
+    const model = fakeModel(state());
+    analysis.render({ model, el });
+    const root = el.querySelector(".vw-analysis");
+    const toggle = el.querySelector(".vw-an-toggle");
+    expect(root.classList.contains("vw-an-collapsed")).toBe(false);
+    expect(toggle.getAttribute("aria-expanded")).toBe("true");
+    toggle.click();
+    expect(model.get("collapsed")).toBe(true);
+    expect(model.saved).toBe(1);
+    expect(root.classList.contains("vw-an-collapsed")).toBe(true);
+    expect(toggle.getAttribute("aria-expanded")).toBe("false");
+    expect(el.querySelector(".vw-an-compact").textContent).toBe("top-1 40% · top-5 60% over 5 labelled clips");
+    expect(el.querySelectorAll(".vw-an-chip")).toHaveLength(5);
+    el.querySelector('.vw-an-chip[data-outcome="unlabelled"]').click(); // the chips still filter when folded
+    expect(model.get("filter_request").outcome).toBe("unlabelled");
+    expect(el.querySelector(".vw-an-filter-text").textContent).toBe("no label");
+    toggle.click();
+    expect(root.classList.contains("vw-an-collapsed")).toBe(false);
   });
 
   it("sorts the per-class table by each column, both ways, ties by name and missing figures last", () => {
@@ -197,7 +224,7 @@ describe("analysis panel", () => {
     expect(other[1].getAttribute("role")).toBe(null);
   });
 
-  it("greys the figures with a note when stale, and follows later changes", () => {
+  it("shades the figures with a note in the head when stale, and follows later changes", () => {
     const model = fakeModel(state());
     analysis.render({ model, el });
     const root = el.querySelector(".vw-analysis");
@@ -207,6 +234,7 @@ describe("analysis panel", () => {
     expect(root.classList.contains("vw-stale")).toBe(true);
     expect(el.querySelector(".vw-an-stale-note").classList.contains("vw-an-hidden")).toBe(false);
     expect(el.querySelector(".vw-an-stale-note").textContent).toMatch(/other settings/);
+    expect(el.querySelector(".vw-an-stale-note").parentElement.classList.contains("vw-an-head")).toBe(true);
     model.set("confusions", []);
     model.set("confusions_total", 0);
     expect(el.querySelector(".vw-an-confusions").textContent).toContain("every top-1 prediction is right");
@@ -222,7 +250,7 @@ describe("analysis panel", () => {
     expect(el.querySelector(".vw-an-body").classList.contains("vw-an-hidden")).toBe(true);
     model.set("summary", { clips: 3, k: 5, scored: 0, unlabelled: 3, failed: 0 });
     expect(empty.textContent).toMatch(/None of the 3 classified clips has a ground-truth label/);
-    expect([...el.querySelectorAll(".vw-an-chip")].map((c) => c.textContent)).toEqual(["3 unlabelled"]);
+    expect([...el.querySelectorAll(".vw-an-chip")].map((c) => c.textContent)).toEqual(["3 no label"]);
     model.set("summary", { clips: 1, k: 5, scored: 0, failed: 1 });
     expect(empty.textContent).toBe("All 1 clip failed to classify, so there is nothing to analyse.");
     model.set("summary", state().summary);

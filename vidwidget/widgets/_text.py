@@ -9,7 +9,7 @@ import socket
 import urllib.error
 from urllib.parse import urlsplit
 
-from vidwidget.errors import VidwidgetError
+from vidwidget.errors import ModelUnavailableError, VidwidgetError
 
 _RAW_URL_ERROR = re.compile(r"(?:\w*URLError: )?<urlopen error [^>]*>")
 
@@ -77,3 +77,25 @@ def describe_error(exc: BaseException, doing: str | None = None) -> str:
     else:
         text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     return f"{doing}: {text}" if doing else text
+
+
+def model_title(name: str) -> str:
+    """A model dropdown value as a title: ``"kinetics-600"`` -> ``"Kinetics-600"``, ``"kinetics-400@int8"`` ->
+    ``"Kinetics-400 int8"``; any other name (a path, a custom model) as given."""
+    base, _, precision = name.partition("@")
+    if re.fullmatch(r"kinetics-\d+", base):
+        base = base.capitalize()
+    return f"{base} {precision}" if precision else base
+
+
+def unavailable_model(exc: BaseException, name: str) -> tuple[str, str] | None:
+    """For a model whose weights are not here (a :class:`ModelUnavailableError` naming its remedy): a short
+    headline ("Kinetics-600 weights are not available offline") and the detail — what to do first, then the rest
+    of the message, network errors in words, nothing dropped. None for any other failure."""
+    remedy = getattr(exc, "remedy", None)
+    if not isinstance(exc, ModelUnavailableError) or not remedy:
+        return None
+    where = "offline" if network_failure(exc) is not None else "here"
+    text = describe_error(exc)
+    rest = text.replace(remedy, "").strip()
+    return f"{model_title(name)} weights are not available {where}", f"{remedy} {rest}".strip()

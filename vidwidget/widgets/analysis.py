@@ -52,6 +52,7 @@ class AnalysisPanel(anywidget.AnyWidget):
         sync=True
     )
     caption = traitlets.Unicode("", help="what produced the results (model, frame count)").tag(sync=True)
+    collapsed = traitlets.Bool(False, help="folded to one line: accuracy and outcome chips only").tag(sync=True)
     class_sort = traitlets.Dict({"key": "name", "descending": False},
                                 help="sort of the per-class table: key in name/clips/top1/top5/errors").tag(sync=True)
     filter_request = traitlets.Dict(

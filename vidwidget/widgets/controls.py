@@ -37,6 +37,8 @@ class ExplorerControls(BrowserWritable, anywidget.AnyWidget):
     auto_rerun = traitlets.Bool(False).tag(sync=True)
     state = traitlets.Enum(STATES, "idle").tag(sync=True)
     message = traitlets.Unicode("", help="one sentence: the current state and what to do").tag(sync=True)
+    detail = traitlets.Unicode("", help="the message's details (what to do, then the technical rest), shown "
+                                        "smaller under it and folded to one line until expanded").tag(sync=True)
     progress = traitlets.Float(-1.0, help="0..1 of the running step; -1 when unknown or idle").tag(sync=True)
     has_clips = traitlets.Bool(False, help="whether Classify has anything to work on").tag(sync=True)
 
@@ -50,11 +52,13 @@ class ExplorerControls(BrowserWritable, anywidget.AnyWidget):
         """True when the shown results were made with other settings."""
         return self.state == "stale"
 
-    def show(self, state: str, message: str, progress: float = -1.0) -> None:
-        """Set the one current state, its sentence and progress together."""
-        with self.hold_trait_notifications():
+    def show(self, state: str, message: str, progress: float = -1.0, detail: str = "") -> None:
+        """Set the one current state, its sentence, its details (none by default) and progress together — in one
+        message to the page, so it never shows a new state with the old sentence."""
+        with self.hold_sync(), self.hold_trait_notifications():
             self.state = state
             self.message = message
+            self.detail = detail
             self.progress = float(progress)
 
     @traitlets.validate("model_name")

@@ -1,5 +1,9 @@
-"""VideoExplorer: the toolbar with its one status area, the run summary, the grid of clip cards (with filters
-and a detail view) and the dataset table, with downloads, model loading and inference in one background worker.
+"""VideoExplorer: the toolbar with its one status area, the analysis of the results shown (accuracy, outcome
+counts, per-class figures, confusions), the grid of clip cards (with filters and a detail view) and the dataset
+table, with downloads, model loading and inference in one background worker.
+
+Each fact has one place: the status line says what is happening or happened (state, counts, time, failures),
+the analysis panel says how good the results are (accuracy and outcome counts), each card says how its clip did.
 
 Settings changes (frame count, model) cancel a running classification and mark the shown results stale at
 once; results stay visible until new ones replace them, and a failed model load or a cancel never erases them.
@@ -25,11 +29,10 @@ from vidwidget.widgets import _view
 from vidwidget.widgets._jobs import Job, JobRunner
 from vidwidget.widgets._quiet import import_inference, keep_worker_logs_out_of_the_notebook, native_stderr_to_log
 from vidwidget.widgets._sync import safe_handler
-from vidwidget.widgets._text import describe_error, kinetics_unreachable, plural
+from vidwidget.widgets._text import describe_error, kinetics_unreachable, plural, unavailable_model
 from vidwidget.widgets.analysis import AnalysisPanel
 from vidwidget.widgets.browser import DatasetBrowser, DownloadCancelled
 from vidwidget.widgets.controls import MAX_FRAMES, ExplorerControls
-from vidwidget.widgets.panel import PredictionPanel
 from vidwidget.widgets.player import DETAIL_TOP, ClipPlayer
 
 log = logging.getLogger(__name__)
@@ -112,13 +115,12 @@ class VideoExplorer(ipywidgets.VBox):
         if model_key in self._models:
             self.controls.min_frames = int(getattr(self._models[model_key], "min_frames", 1))
         self.controls.num_frames = num_frames
-        self.panel = PredictionPanel()
         self.player = ClipPlayer(columns=columns, num_frames=self.controls.num_frames, mode=mode,
                                  page_size=page_size)
         self.browser = DatasetBrowser(sample_n=sample_size, seed=seed, embedded=True)
         self.analysis: Any = None  # the AnalysisPanel, made with the first results (see _show_analysis)
         self._analysis_slot = ipywidgets.Box(layout=ipywidgets.Layout(display="block"))
-        super().__init__([self.controls, self.panel, self._analysis_slot, self.player, self.browser])
+        super().__init__([self.controls, self._analysis_slot, self.player, self.browser])
         self.add_class("vidwidget-explorer")
 
         self._runner = JobRunner("vidwidget-explorer")
@@ -128,7 +130,8 @@ class VideoExplorer(ipywidgets.VBox):
         self._cancelled: set[str] = set()  # clips a cancelled run did not reach ...
         self._cancelled_key: Key | None = None  # ... with these settings (marked while they are current)
         self._run: dict[str, Any] | None = None  # the last run: key, ids, done, started, seconds
-        self._error = ""  # the last failure, in words, until the next action
+        self._error = ""  # the last failure, in words, until the next action ...
+        self._error_detail = ""  # ... and its details (what to do, then the technical rest), shown smaller
         self._timer: threading.Timer | None = None
         self._adjusting = False
 
@@ -178,7 +181,7 @@ class VideoExplorer(ipywidgets.VBox):
         from vidwidget.report import save_report
 
         if title is None:
-            title = f"vidwidget: {self._caption()}"
+            title = f"vidwidget: {self._caption(with_time=True)}"
         return save_report(results, path, title=title)
 
     @property
@@ -229,10 +232,10 @@ class VideoExplorer(ipywidgets.VBox):
         clips = [c for c in self.browser.selection if c.path is not None and Path(c.path).is_file()]
         reason = None if clips or self.browser.can_download else self._nothing_to_classify()
         if reason:
-            self._error = reason
+            self._error, self._error_detail = reason, ""
             self._show_rest()
             return None
-        self._error = ""
+        self._error = self._error_detail = ""
         key = (self.controls.model_name, self.controls.num_frames)
         first = "downloading" if not clips else "loading" if key[0] not in self._models else "classifying"
         self.controls.show(first, "Downloading clips…" if not clips else "Starting…", 0.0)
@@ -401,7 +404,9 @@ class VideoExplorer(ipywidgets.VBox):
         else:
             doing = "Failed"
         text = kinetics_unreachable(exc) if name == "classify" and self.browser.can_download else None
-        self._error = text or describe_error(exc, doing)
+        headline, detail = unavailable_model(exc, self.controls.model_name) or (None, "")
+        self._error = text or (f"{headline}." if headline else describe_error(exc, doing))
+        self._error_detail = "" if text else detail
         if self._shown_rows() is not None:
             self._error += " The results shown were kept."
         self._show_rest()
@@ -431,14 +436,16 @@ class VideoExplorer(ipywidgets.VBox):
         key = (self.controls.model_name, self.controls.num_frames)
         return {str(c) for c in rows["clip_id"] if self._row_keys.get(str(c)) != key}
 
-    def _caption(self) -> str:
+    def _caption(self, with_time: bool = False) -> str:
+        """What made the results shown (model, frame count), with the last run's time when asked (the status
+        line says it in the widget)."""
         rows = self._shown_rows()
         keys = set() if rows is None else {self._row_keys[str(c)] for c in rows["clip_id"]}
         if not keys:
             return ""
         parts = [f"{m}, {f} frames" for m, f in sorted(keys)]
         run = self._run
-        if run is not None and run.get("seconds") is not None and len(keys) == 1 and run["key"] in keys:
+        if with_time and run is not None and run.get("seconds") is not None and len(keys) == 1 and run["key"] in keys:
             parts[0] += f", {len(run['done'])} in {run['seconds']:.0f} s"
         return "; ".join(parts)
 
@@ -451,7 +458,6 @@ class VideoExplorer(ipywidgets.VBox):
         caption = self._caption()
         self.player.set_results(rows, marks, caption=caption)  # all ranks: the detail view shows the top-10
         scored = _view.scored_view(rows)
-        self.panel.update(scored, caption=caption, stale=bool(stale))
         self._show_analysis(scored, caption, bool(stale))
 
     def _show_analysis(self, rows: pd.DataFrame | None, caption: str, stale: bool) -> None:
@@ -491,7 +497,7 @@ class VideoExplorer(ipywidgets.VBox):
     def _show_rest(self) -> None:
         """Show the resting state (no job running): error, stale, cancelled, done or idle, in that order."""
         if self._error:
-            self.controls.show("error", self._error)
+            self.controls.show("error", self._error, detail=self._error_detail)
             return
         rows = self._shown_rows()
         stale = self._stale_ids()
@@ -508,18 +514,8 @@ class VideoExplorer(ipywidgets.VBox):
             m, f = self.controls.model_name, self.controls.num_frames
             self.controls.show("stale", f"{plural(len(stale), 'result')} made with other settings: press Classify "
                                         f"to update them for {m} at {f} frames.")
-        elif rows is not None:
-            s = self.panel.summary
-            parts = [f"Classified {plural(len(rows), 'clip')}"]
-            if s.get("top1") is not None:
-                parts.append(f"top-1 {s['top1']:.0%}, top-{s['k']} {s['top5']:.0%}")
-            failed = s.get("counts", {}).get("failed", 0)
-            if failed:
-                parts.append(f"{plural(failed, 'clip')} failed (see the cards)")
-            not_run = n_shown - len(rows)
-            if not_run:
-                parts.append(f"{not_run} not run yet")
-            self.controls.show("done", "; ".join(parts) + ".")
+        elif rows is not None:  # what happened; how good it is is the analysis panel's to say
+            self.controls.show("done", self._done_text(rows, n_shown))
         elif self.browser.busy:
             self.controls.show("loading", "Listing the clips…")
         elif n_shown:
@@ -531,6 +527,23 @@ class VideoExplorer(ipywidgets.VBox):
         else:
             self.controls.show("idle", self._nothing_to_classify())
         self.controls.has_clips = bool(n_shown) or self.browser.can_download
+
+    def _done_text(self, rows: pd.DataFrame, n_shown: int) -> str:
+        """The status line once results are in: clips classified, the last run's time, failures, clips left."""
+        text = f"Classified {plural(len(rows), 'clip')}"
+        run = self._run
+        if run is not None and run.get("seconds") is not None and run["done"]:
+            n_run = len(run["done"])
+            took = f"{run['seconds']:.1f} s" if run["seconds"] < 10 else f"{run['seconds']:.0f} s"
+            text += f" in {took}" if n_run == len(rows) else f" (the last run: {n_run} in {took})"
+        parts = [text]
+        failed = _view.summary(_view.scored_view(rows))["counts"].get("failed", 0)
+        if failed:
+            parts.append(f"{plural(failed, 'clip')} failed (see {'its card' if failed == 1 else 'the cards'})")
+        not_run = n_shown - len(rows)
+        if not_run:
+            parts.append(f"{not_run} not run yet")
+        return "; ".join(parts) + "."
 
     # -- reactions -----------------------------------------------------------------------------------------
     def _show_selection(self) -> None:
@@ -555,7 +568,7 @@ class VideoExplorer(ipywidgets.VBox):
         if was_running:
             self.cancel()
         self._end_cancelled()
-        self._error = ""
+        self._error = self._error_detail = ""
         self._refresh_results()
         rerun = self.controls.auto_rerun and (self.stale or was_running)
         if change["name"] == "model_name":
@@ -602,7 +615,7 @@ class VideoExplorer(ipywidgets.VBox):
 
     def _browser_error(self, change: Any) -> None:
         if change["new"]:
-            self._error = change["new"]
+            self._error, self._error_detail = change["new"], ""
             if not self._runner.busy:
                 self._show_rest()
 
