@@ -217,7 +217,7 @@ def wait_for(condition, timeout: float) -> bool:
     return condition()
 
 
-def test_ray_cancel_stops_cleans_up_and_resumes(address, k400, tmp_path):
+def test_ray_cancel_stops_cleans_up_and_resumes(address, k400, tmp_path, capsys):
     """Cancelled from ``on_batch`` after the first batch, as the widget cancels: the run returns the rows done so
     far (each reported once, in input order), writes only complete rows, stops its actors and tasks itself (this
     process stays connected, so the job lives on), and a later run computes exactly the rest, batch by batch in
@@ -260,6 +260,7 @@ def test_ray_cancel_stops_cleans_up_and_resumes(address, k400, tmp_path):
     again = evaluate(clips, k400, num_frames=FRAMES, batch_size=2, engine="ray", address=address, output=out,
                      on_batch=lambda f: batches.append(list(f["clip_id"])), progress=True)
     assert batches == [rest[i:i + 2] for i in range(0, len(rest), 2)]  # the local batches of what was left
+    assert f"{len(rest)}/{len(rest)}" in capsys.readouterr().err  # one progress bar over the clips left, as locally
     assert again.attrs["computed"] == len(rest) and again.attrs["cancelled"] is False
     assert set(again["clip_id"][:len(done)]) == done and list(again["clip_id"][len(done):]) == rest  # as locally
     assert sorted(read_results(out)["clip_id"]) == sorted(ids)
