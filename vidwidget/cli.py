@@ -57,9 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--output-dir", "-o", type=Path, default=Path("vidwidget-results"))
     ev.add_argument("--no-progress", action="store_true")
     ev.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
-                    help="run on a Ray cluster (pip install 'vidwidget[ray]'): ADDRESS is host:port, ray://host:10001 "
-                    "or auto; none: RAY_ADDRESS, else a Ray instance on this machine. With --kinetics the workers "
-                    "stream the parts themselves")
+                    help="run on a Ray cluster (pip install 'vidwidget[ray]'): ADDRESS is the head's host:port (from a "
+                    "node of the cluster; not ray://, Ray Client cannot run it) or auto; none: RAY_ADDRESS, else a "
+                    "Ray instance on this machine. With --kinetics the workers stream the parts themselves")
 
     dl = sub.add_parser("download", fromfile_prefix_chars="@", help="download Kinetics clips or whole parts")
     dl.add_argument("--kinetics", metavar="VERSION", default="400")

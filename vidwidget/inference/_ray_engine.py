@@ -14,8 +14,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import queue
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -55,11 +57,12 @@ def import_ray():
 @dataclass(frozen=True)
 class RayEngine:
     """Where and how to run on Ray. ``address``: None (``RAY_ADDRESS``, else a Ray instance started on this
-    machine for the run), ``"auto"`` (the cluster already running on this machine), ``"host:port"`` or
-    ``"ray://host:10001"``. ``actors``: model actors (default: one per node). ``actor_cpus`` / ``decode_cpus``:
-    CPUs each model actor / decode task reserves (default: the smallest node's CPUs minus what one decode task
-    needs, ½ CPU on nodes of up to 2 CPUs, else 1). ``ship_ir``: send the OpenVINO IR compiled on the driver to
-    the actors (default) instead of having each actor build its model from the package weights."""
+    machine for the run), ``"auto"`` (the cluster already running on this machine) or ``"host:port"`` (the head's
+    GCS address; Ray Client ``ray://`` addresses are refused: Ray Data does not run over Ray Client). ``actors``:
+    model actors (default: one per node). ``actor_cpus`` / ``decode_cpus``: CPUs each model actor / decode task
+    reserves (default: the smallest node's CPUs minus what one decode task needs, ½ CPU on nodes of up to 2 CPUs,
+    else 1). ``ship_ir``: send the OpenVINO IR compiled on the driver to the actors (default) instead of having
+    each actor build its model from the package weights."""
 
     address: str | None = None
     actors: int | None = None
@@ -310,6 +313,50 @@ def _resources(ray, engine: RayEngine) -> tuple[int, float, float]:
     return actors, actor, decode
 
 
+#: How long the driver waits for a TCP answer from a cluster's address before calling it unreachable.
+CONNECT_TIMEOUT = 10.0
+_CLIENT_REFUSAL = ("Ray Client addresses (ray://...) cannot run the Ray engine: Ray Data, which streams the clips "
+                   "through the model actors, does not support Ray Client. Run the evaluation on a node of the "
+                   "cluster with the head's address (address='HOST:6379', or 'auto' on a node), or submit it as a "
+                   "Ray Job: ray job submit --address http://HOST:8265 -- vidwidget evaluate ... --ray auto")
+
+
+def check_address(address: str | None) -> None:
+    """Refuse an address the engine cannot use, and fail fast where ``ray.init`` would wait: it retries an
+    address where nothing listens for minutes (still retrying after 5 minutes here). ``address`` None means
+    ``RAY_ADDRESS``, else a Ray instance started for the run; ``"auto"`` is resolved by Ray (a cluster started
+    with ``ray start`` on this machine; Ray says at once when there is none)."""
+    target = address if address is not None else os.environ.get("RAY_ADDRESS") or None
+    if target is None or target in ("auto", "local"):
+        return
+    if target.startswith("ray://"):
+        raise ValueError(_CLIENT_REFUSAL)
+    host, sep, port = target.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ValueError(f"Ray address {target!r} is not HOST:PORT (the head's GCS address, e.g. head:6379), "
+                         "'auto' or None")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise VidwidgetError(f"No Ray cluster answers at {target} ({reason}). Check the address (the head's GCS "
+                             "address, printed by `ray start --head`, default port 6379) and that the head is "
+                             "running and reachable from here.") from exc
+
+
+def _check_connection(ray, address: str | None) -> None:
+    """Before any work: the caller's own Ray connection must not be Ray Client, and an address to connect to
+    must answer (see :func:`check_address`)."""
+    if ray.is_initialized():
+        from ray.util.client import ray as client
+
+        if client.is_connected():  # connected by the caller through Ray Client
+            raise ValueError(_CLIENT_REFUSAL)
+    else:
+        check_address(address)
+
+
 @contextlib.contextmanager
 def _connected(address: str | None):
     """Connect this process to Ray (left connected if it already was; else disconnected at the end)."""
@@ -317,7 +364,10 @@ def _connected(address: str | None):
     if ray.is_initialized():
         yield ray
         return
-    ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING, configure_logging=False)
+    try:
+        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING, configure_logging=False)
+    except ConnectionError as exc:  # e.g. "auto" with no cluster on this machine
+        raise VidwidgetError(f"Cannot connect to a Ray cluster at {address or 'auto'}: {exc}") from exc
     try:
         yield ray
     finally:
@@ -345,7 +395,13 @@ def evaluate_on_ray(clips, model, *, engine: RayEngine, num_frames: int | None, 
 
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    import_ray()  # fail early, before the model is loaded, when the extra is missing
+    if num_frames is None and isinstance(clips, KineticsParts):
+        raise ValueError("num_frames=None (per batch, the fewest frames of its clips) needs the local batches, and "
+                         "streamed Kinetics parts on Ray are grouped as the clips arrive on each worker, so the "
+                         "frame counts would differ from a local run. Give num_frames (e.g. 64), or download the "
+                         "clips first (KineticsParts(...).download()) and evaluate that list.")
+    # fail early, before the model is loaded: the extra is missing, or the address is refused or does not answer
+    _check_connection(import_ray(), engine.address)
     plan = _plan_model(model, engine.ship_ir)
     if num_frames is not None and num_frames < plan.min_frames:
         raise ValueError(f"{plan.name} needs num_frames ≥ {plan.min_frames}, got {num_frames}")
@@ -371,12 +427,15 @@ def evaluate_on_ray(clips, model, *, engine: RayEngine, num_frames: int | None, 
         part_errors: list[str] = []
         cancelled = False
         ordered: dict[str, int] = {}
-        if isinstance(clips, KineticsParts) or clips:
+        if cancel is not None and cancel.is_set():  # cancelled before it started: nothing is sent to the cluster
+            cancelled = True
+        elif isinstance(clips, KineticsParts) or clips:
             with _connected(engine.address) as ray:
                 ds, expected, ordered = _pipeline(ray, engine, clips, done, plan, batch_size, top_k, args)
                 if expected != 0:
+                    order = _InputOrder(ordered, batch_size)
                     new, part_errors, cancelled = _collect(ds, done, expected, plan.name, store, on_batch, cancel,
-                                                           progress, top_k)
+                                                           progress, top_k, order)
     finally:
         if store is not None:
             store.close()
@@ -425,10 +484,47 @@ def _pipeline(ray, engine: RayEngine, clips, done: set[str], plan: _ModelPlan, b
     return ds, expected, ordered
 
 
+class _InputOrder:
+    """Hands result rows to the caller batch by batch in input order, as the local engine does: rows arrive per
+    group (a local batch) in whatever order the actors finish, and a group that arrives before an earlier one
+    waits for it. Without an input order (streamed Kinetics parts) each arrival is passed on as it comes."""
+
+    def __init__(self, ordered: dict[str, int], batch_size: int) -> None:
+        self.ordered, self.batch_size = ordered, batch_size
+        self.waiting: dict[int, list[dict]] = {}
+        self.next = 0
+
+    def _size(self, group: int) -> int:
+        return min(self.batch_size, len(self.ordered) - group * self.batch_size)
+
+    def _sorted(self, rows: list[dict]) -> list[dict]:
+        return sorted(rows, key=lambda r: self.ordered.get(r["clip_id"], len(self.ordered)))
+
+    def add(self, rows: list[dict]) -> list[list[dict]]:
+        """The batches ``rows`` complete, in input order (none while an earlier group is still out)."""
+        if not self.ordered:
+            return [rows] if rows else []
+        for row in rows:
+            index = self.ordered.get(row["clip_id"], len(self.ordered))
+            self.waiting.setdefault(index // self.batch_size, []).append(row)
+        ready = []
+        while len(self.waiting.get(self.next, ())) == self._size(self.next) > 0:
+            ready.append(self._sorted(self.waiting.pop(self.next)))
+            self.next += 1
+        return ready
+
+    def rest(self) -> list[list[dict]]:
+        """The rows still waiting (the run was cancelled before an earlier group came back), in input order."""
+        return [self._sorted(self.waiting.pop(group)) for group in sorted(self.waiting)]
+
+
 def _collect(ds, done: set[str], expected: int | None, name: str, store: ResultsFile | None, on_batch, cancel,
-             progress: bool, top_k: int) -> tuple[list[dict], list[str], bool]:
+             progress: bool, top_k: int, order: _InputOrder) -> tuple[list[dict], list[str], bool]:
     """Stream result rows from the cluster: drop rows of clips already seen (a retried task's second answer),
-    append each batch to the results file, report it, and stop when cancelled or when a limit is reached."""
+    append each arrival to the results file at once (a killed driver loses nothing that arrived), report the
+    rows per batch in input order, and stop when cancelled or when a limit is reached. ``cancel`` is checked as
+    each arrival comes back; once it is set nothing more is written, and the pipeline is shut down (its actors
+    killed, its tasks cancelled) before this returns. Every row written is reported once and returned."""
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -438,8 +534,18 @@ def _collect(ds, done: set[str], expected: int | None, name: str, store: Results
     new: list[dict] = []
     part_errors: list[str] = []
     cancelled = False
+
+    def report(rows: list[dict]) -> None:
+        if on_batch is not None:
+            on_batch(results_frame(rows, top_k))
+
+    # closing the iterator is what shuts Ray Data's executor down at once; a dropped one waits for the GC
+    batches = iter(ds.iter_batches(batch_size=None, batch_format="numpy", prefetch_batches=1))
     try:
-        for batch in ds.iter_batches(batch_size=None, batch_format="numpy", prefetch_batches=1):
+        for batch in batches:
+            if cancel is not None and cancel.is_set():  # set while this arrival was on its way: not taken
+                cancelled = True
+                break
             rows = []
             for text in batch["row"]:
                 row = json.loads(str(text))
@@ -450,20 +556,24 @@ def _collect(ds, done: set[str], expected: int | None, name: str, store: Results
                     seen.add(row["clip_id"])
                     rows.append(row)
             if rows:
-                frame = results_frame(rows, top_k)
                 if store is not None:
-                    store.append(frame)
+                    store.append(results_frame(rows, top_k))
                 new += rows
                 if bar is not None:
                     bar.update(len(rows))
-                if on_batch is not None:
-                    on_batch(frame)
+                for ready in order.add(rows):
+                    report(ready)
             if cancel is not None and cancel.is_set():
                 cancelled = True
                 break
             if expected is not None and len(new) >= expected:
                 break
     finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
         if bar is not None:
             bar.close()
+    for ready in order.rest():
+        report(ready)
     return new, part_errors, cancelled

@@ -58,6 +58,7 @@ class _Loader:
         self.pending: deque[tuple[Clip, Future]] = deque()
         self.next_index = 0
         self.depth = depth
+        self.end = len(clips)  # no clip at or past this index is submitted (the seed's rule: the current batch)
 
     def _task(self, clip: Clip, n: int | None):
         if clip.path is None:
@@ -66,14 +67,14 @@ class _Loader:
         return source, load_clip(clip.path, n, mode=self.mode, cache=self.cache)
 
     def fill(self) -> None:
-        while len(self.pending) < self.depth and self.next_index < len(self.clips):
+        while len(self.pending) < self.depth and self.next_index < self.end:
             clip = self.clips[self.next_index]
             self.next_index += 1
             self.pending.append((clip, self.pool.submit(self._task, clip, self.num_frames)))
 
     def take(self, count: int) -> list[tuple[Clip, Future]]:
         out = []
-        while len(out) < count and (self.pending or self.next_index < len(self.clips)):
+        while len(out) < count and (self.pending or self.next_index < self.end):
             self.fill()
             out.append(self.pending.popleft())
         self.fill()
@@ -197,7 +198,9 @@ def evaluate(
             if num_frames is None:
                 batch_clips = clips[position : position + batch_size]
                 n, probe_errors = _seed_rule_frames(batch_clips, model.min_frames)
-                loader.num_frames, loader.depth = n, len(batch_clips)
+                # decode just this batch, at its own count: a clip of the next batch submitted now would be
+                # decoded at this batch's count instead of its own
+                loader.num_frames, loader.depth, loader.end = n, len(batch_clips), position + len(batch_clips)
                 taken = loader.take(len(batch_clips))
             else:
                 taken = loader.take(batch_size)
