@@ -85,3 +85,34 @@ def test_first_batch_arrives_before_the_rest_is_decoded(monkeypatch, tmp_path):
     evaluate_module.evaluate(clips, stub_model(recorder), num_frames=9, batch_size=1, on_batch=on_batch)
     # With batch_size=1 (the widget's setting) the first result comes after a few decodes, not after all 12.
     assert first and first[0] <= 3, first
+
+
+def test_seed_rule_decodes_each_clip_at_its_own_batch_count(monkeypatch, tmp_path):
+    """``num_frames=None``: every clip is decoded at the fewest frames of *its own* batch. (The loader used to
+    read ahead into the next batch at the current batch's count, so a clip could silently be classified on the
+    wrong number of frames.)"""
+    counts = {f"clip{i}": c for i, c in enumerate([12, 40, 300, 280, 9, 64, 100])}
+    decoded: dict[str, int] = {}
+    calls: list[int] = []
+
+    class Probe:
+        def __init__(self, n):
+            self.num_frames = n
+
+    def decode(path, n, mode="crop", cache=None):
+        decoded[path.stem] = n
+        return np.zeros((n, 224, 224, 3), np.uint8)
+
+    def run(frames):
+        calls.append(frames.shape[1])
+        return np.zeros((len(frames), 3), np.float32)
+
+    monkeypatch.setattr(evaluate_module, "probe", lambda path: Probe(counts[path.stem]))
+    monkeypatch.setattr(evaluate_module, "load_clip", decode)
+    model = VideoModel("stub", ["a", "b", "c"], lambda x: tf.zeros((tf.shape(x)[0], 3)), backend="stub", runner=run)
+    clips = [Clip(name, path=tmp_path / f"{name}.mp4") for name in counts]
+    df = evaluate_module.evaluate(clips, model, num_frames=None, batch_size=2, workers=2)
+
+    assert df["error"].isna().all(), df["error"].tolist()
+    assert calls == [12, 280, 9, 100]
+    assert decoded == {"clip0": 12, "clip1": 12, "clip2": 280, "clip3": 280, "clip4": 9, "clip5": 9, "clip6": 100}
